@@ -1,0 +1,55 @@
+"""Write files so that a failed or interrupted run never leaves a half-written output.
+
+Everything is written to a temporary sibling (same folder, so the rename is atomic on
+POSIX) and renamed over the target only when complete. Make then never mistakes a
+truncated file for an up-to-date one, and a finished file is never replaced by a broken one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
+
+    ``suffix`` defaults to the target's own suffix, so tools that pick a format from the
+    file name (sox, ffmpeg, soundfile) still see ``.wav`` or ``.mkv``. On any exception the
+    temporary file is removed and the target is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = target.suffix if suffix is None else suffix
+    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{suffix}", dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(data)
+
+
+def replace_if_changed(target: str | os.PathLike, data: bytes) -> bool:
+    """Write ``data`` to ``target`` only when its bytes differ (move-if-change).
+
+    Returns True when the file was written. Leaving an unchanged file alone keeps its
+    modification time, so Make does not rebuild what depends on it.
+    """
+    target = Path(target)
+    if target.exists() and target.read_bytes() == data:
+        return False
+    write_bytes_atomic(target, data)
+    return True

@@ -1,0 +1,292 @@
+"""params.yaml: load, validate against a typed schema, and split into one JSON per stage.
+
+Every tunable of a piece lives in ``params.yaml``, one top-level section per stage
+(``stems``, ``parts``, ``mix``, ...). Each section is checked against a schema of
+:class:`Field` objects that give its type, unit, range and default, and then written to
+``build/params/<section>.json`` in a canonical form (sorted keys, defaults filled in).
+A JSON file is rewritten only when its bytes change, so Make reruns exactly the stages
+whose parameters moved.
+
+Modules that own a stage declare their section's schema here, in :data:`SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import DreamreelError
+
+
+@dataclass(frozen=True)
+class Field:
+    """One parameter: its default, accepted type, allowed range and a word of help.
+
+    ``kind`` is one of ``"number"``, ``"int"``, ``"bool"``, ``"str"``, ``"list"``,
+    ``"any"``. ``choices`` restricts strings to a set. ``minimum``/``maximum`` bound
+    numbers (inclusive). ``nullable`` admits ``null`` (YAML ``~``).
+    """
+
+    default: Any
+    kind: str
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    nullable: bool = False
+    check: Callable[[Any], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """A mapping of names to :class:`Field` or nested :class:`Section`.
+
+    ``optional`` sections may be ``null`` in params.yaml to switch a whole effect off
+    (``tremolo: null``); ``enabled_by_default`` says whether it is on when not mentioned.
+    """
+
+    fields: Mapping[str, "Field | Section"]
+    help: str = ""
+    optional: bool = False
+    enabled_by_default: bool = True
+
+
+# ---------------------------------------------------------------------------------------
+# The schema. Units are in the names; ranges are the ones that make musical sense.
+# ---------------------------------------------------------------------------------------
+
+PIECE = Section(
+    {
+        "name": Field("demo", "str", "name of the piece: out/<name>.mp4"),
+        "score": Field(None, "str", "score file (.mid, .musicxml, .mxl, .mscz, .mscx)", nullable=True),
+        "song": Field(None, "str", "a finished song (.wav .flac .mp3 .ogg) that replaces the score stages", nullable=True),
+        "title": Field("", "str", "title shown in the video and stored in its metadata"),
+    },
+    help="what the piece is and where its source lives",
+)
+
+STEMS = Section(
+    {
+        "sample_rate_hz": Field(48000, "int", "sample rate of stems and mix", minimum=8000, maximum=192000),
+        "soundfont": Field("auto", "str", "General MIDI .sf2 file, or auto for the first one installed"),
+        "synth_gain": Field(0.5, "number", "FluidSynth master gain (linear)", minimum=0.01, maximum=10.0),
+        "tail_s": Field(3.0, "number", "silence kept after the last bar so reverb can ring out", minimum=0.0, maximum=60.0),
+    },
+    help="rendering the score to one WAV per part",
+)
+
+TREMOLO = Section(
+    {
+        "speed_hz": Field(6.0, "number", "tremolo rate", minimum=0.1, maximum=100.0),
+        "depth_pct": Field(33.0, "number", "tremolo depth", minimum=0.0, maximum=100.0),
+    },
+    help="SoX tremolo; null switches it off",
+    optional=True,
+    enabled_by_default=False,
+)
+
+REVERB = Section(
+    {
+        "reverberance_pct": Field(60.0, "number", "SoX reverberance (tail length)", minimum=0.0, maximum=100.0),
+        "hf_damping_pct": Field(50.0, "number", "SoX high-frequency damping", minimum=0.0, maximum=100.0),
+        "room_scale_pct": Field(55.0, "number", "SoX room scale", minimum=0.0, maximum=100.0),
+        "stereo_depth_pct": Field(100.0, "number", "SoX stereo depth", minimum=0.0, maximum=100.0),
+        "pre_delay_ms": Field(0.0, "number", "delay before the reverb starts", minimum=0.0, maximum=500.0),
+        "wet_gain_db": Field(0.0, "number", "gain of the reverberated signal", minimum=-60.0, maximum=20.0),
+    },
+    help="SoX reverb of the wet bus (wet only: the dry signal goes to the dry bus)",
+    optional=True,
+    enabled_by_default=True,
+)
+
+PART = Section(
+    {
+        "gain_db": Field(0.0, "number", "level of this part before the buses", minimum=-96.0, maximum=40.0),
+        "mute": Field(False, "bool", "leave this part out of the mix"),
+        "tremolo": TREMOLO,
+        "reverb": REVERB,
+        "pan": Field(None, "any", "8D pan automation (keyframes in bars and beats); null = centre", nullable=True),
+    },
+    help="processing of one part: parts.<part name>",
+)
+
+MIX = Section(
+    {
+        "dry_gain_db": Field(0.0, "number", "level of the dry bus", minimum=-96.0, maximum=40.0),
+        "wet_gain_db": Field(-6.0, "number", "level of the wet (reverb, 8D) bus", minimum=-96.0, maximum=40.0),
+        "loudness_lufs": Field(-14.0, "number", "integrated loudness of the master (ITU-R BS.1770)", minimum=-60.0, maximum=-5.0),
+        "true_peak_dbtp": Field(-1.0, "number", "ceiling for the master's true peak", minimum=-20.0, maximum=0.0),
+        "normalize_song": Field(False, "bool", "also loudness-normalise a SONG (it is usually mastered already)"),
+    },
+    help="summing the buses into build/mix/master.wav",
+)
+
+# Sections that other stages own are added to this mapping by name.
+SCHEMA: dict[str, Section] = {
+    "piece": PIECE,
+    "stems": STEMS,
+    "part_defaults": PART,
+    "mix": MIX,
+}
+PARTS_KEY = "parts"
+
+
+# ---------------------------------------------------------------------------------------
+# Loading and validation
+# ---------------------------------------------------------------------------------------
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read params.yaml; any syntax or shape problem becomes a :class:`DreamreelError`."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise DreamreelError(str(path), "parameter file not found", "pass PARAMS=path/to/params.yaml or restore params.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise DreamreelError(f"{path}{line}", f"not valid YAML ({reason})", "fix the indentation or quoting there") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise DreamreelError(str(path), "expected a mapping of sections (piece:, stems:, parts:, mix: ...)", "start each section at the left margin")
+    return data
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(sorted(known))}"
+
+
+def _check_value(where: str, spec: Field, value: Any) -> Any:
+    if value is None:
+        if spec.nullable:
+            return None
+        raise DreamreelError(where, "must not be empty", f"give a value ({spec.help}), e.g. {spec.default!r}")
+    kind = spec.kind
+    if kind in ("number", "int"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DreamreelError(where, f"expected a number, got {value!r}", f"write {spec.help} as a plain number, e.g. {spec.default!r}")
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise DreamreelError(where, f"expected a whole number, got {value!r}", f"e.g. {spec.default!r}")
+            value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise DreamreelError(where, f"expected a finite number, got {value!r}", f"e.g. {spec.default!r}")
+        if spec.minimum is not None and value < spec.minimum or spec.maximum is not None and value > spec.maximum:
+            raise DreamreelError(where, f"{value!r} is out of range", f"use a value from {spec.minimum:g} to {spec.maximum:g}")
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise DreamreelError(where, f"expected true or false, got {value!r}", "write true or false")
+    elif kind == "str":
+        if not isinstance(value, str):
+            raise DreamreelError(where, f"expected text, got {value!r}", f"quote it, e.g. {spec.default!r}")
+        if spec.choices is not None and value not in spec.choices:
+            raise DreamreelError(where, f"unknown value {value!r}", f"use one of: {', '.join(spec.choices)}")
+    elif kind == "list":
+        if not isinstance(value, list):
+            raise DreamreelError(where, f"expected a list, got {value!r}", "write it as [a, b, c]")
+    if spec.check is not None:
+        problem = spec.check(value)
+        if problem:
+            raise DreamreelError(where, problem, spec.help)
+    return value
+
+
+def validate_section(where: str, section: Section, values: Any) -> dict | None:
+    """Validate ``values`` against ``section`` and return it with defaults filled in.
+
+    ``where`` is the prefix used in messages, e.g. ``"params.yaml: parts.vibraphone"``.
+    Returns None for an optional section switched off with ``null``.
+    """
+    if values is None:
+        if section.optional:
+            return None
+        values = {}
+    if not isinstance(values, dict):
+        raise DreamreelError(where, f"expected a mapping of keys, got {values!r}", "indent its keys under it, one per line")
+    unknown = [key for key in values if key not in section.fields]
+    if unknown:
+        key = str(unknown[0])
+        raise DreamreelError(f"{where}.{key}", "unknown key", _suggest(key, list(section.fields)))
+    result: dict[str, Any] = {}
+    for name, spec in section.fields.items():
+        here = f"{where}.{name}"
+        if isinstance(spec, Section):
+            if name in values:
+                result[name] = validate_section(here, spec, values[name])
+            else:
+                result[name] = validate_section(here, spec, {}) if spec.enabled_by_default else None
+        else:
+            result[name] = _check_value(here, spec, values[name]) if name in values else spec.default
+    return result
+
+
+def _merge(defaults: Any, override: Any) -> Any:
+    """Deep-merge ``override`` onto ``defaults`` (mappings merge; anything else replaces)."""
+    if isinstance(defaults, dict) and isinstance(override, dict):
+        merged = dict(defaults)
+        for key, value in override.items():
+            merged[key] = _merge(defaults.get(key), value) if key in defaults else value
+        return merged
+    return override
+
+
+@dataclass
+class Params:
+    """Validated parameters: one dict per section, and each named part's own dict."""
+
+    sections: dict[str, dict]
+    parts: dict[str, dict] = field(default_factory=dict)
+
+    def part(self, name: str) -> dict:
+        """The settings for one part: its own keys over ``part_defaults``."""
+        return self.parts.get(name, self.sections["part_defaults"])
+
+
+def validate(data: Mapping[str, Any], source: str = "params.yaml") -> Params:
+    """Validate a whole params mapping (as loaded from YAML)."""
+    known = list(SCHEMA) + [PARTS_KEY]
+    for key in data:
+        if key not in known:
+            raise DreamreelError(f"{source}: {key}", "unknown section", _suggest(str(key), known))
+    sections = {name: validate_section(f"{source}: {name}", spec, data.get(name)) for name, spec in SCHEMA.items()}
+    raw_parts = data.get(PARTS_KEY) or {}
+    if not isinstance(raw_parts, dict):
+        raise DreamreelError(f"{source}: parts", "expected a mapping of part names", "e.g. parts:\\n  vibraphone:\\n    gain_db: -3")
+    raw_defaults = data.get("part_defaults") or {}
+    parts = {}
+    for name, values in raw_parts.items():
+        if values is not None and not isinstance(values, dict):
+            raise DreamreelError(f"{source}: parts.{name}", f"expected a mapping of keys, got {values!r}", "indent its keys under it")
+        merged = _merge(raw_defaults, values or {})
+        parts[str(name)] = validate_section(f"{source}: parts.{name}", PART, merged)
+    return Params(sections, parts)
+
+
+def load(path: str | Path) -> Params:
+    """Load and validate a params.yaml file."""
+    return validate(load_yaml(path), source=str(path))
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one serialisation of a section: sorted keys, fixed separators, a final newline."""
+    return (json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def read_section(path: str | Path) -> dict:
+    """Read a section JSON written by ``scripts/params.py`` (what a stage script gets as --params)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DreamreelError(str(path), "parameter section not found", "run it through make, which writes build/params/ from params.yaml")
+    return json.loads(path.read_text(encoding="utf-8"))
