@@ -71,7 +71,6 @@ PIECE = Section(
 
 STEMS = Section(
     {
-        "sample_rate_hz": Field(48000, "int", "sample rate of stems and mix", minimum=8000, maximum=192000),
         "soundfont": Field("auto", "str", "General MIDI .sf2 file, or auto for the first one installed"),
         "synth_gain": Field(0.5, "number", "FluidSynth master gain (linear)", minimum=0.01, maximum=10.0),
         "tail_s": Field(3.0, "number", "silence kept after the last bar so reverb can ring out", minimum=0.0, maximum=60.0),

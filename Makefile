@@ -1,0 +1,142 @@
+# dreamreel — the pipeline graph. Every target is a file; `make help` lists them.
+# A recipe only calls a stage script; all logic lives in scripts/dreamreel/.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+.DEFAULT_GOAL := audio
+
+# ---- Where things are -------------------------------------------------------------------
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+PARAMS ?= params.yaml
+BUILD ?= build
+OUT ?= out
+PYTHON ?= python3
+VENV ?= $(ROOT).venv
+PY := $(VENV)/bin/python
+# torch is pinned to 2.13.0 (pyproject.toml). On a machine without a local CPU wheel, set
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu to avoid gigabytes of CUDA packages.
+TORCH_INDEX ?=
+SETUP := $(VENV)/.installed $(VENV)/.system-tools
+
+# Set from params.yaml through $(BUILD)/params/params.mk; the command line overrides them
+# (SONG=path/to/song.mp3 make video).
+PIECE ?=
+SCORE ?=
+SONG ?=
+SOUNDFONT ?=
+PARTS ?=
+
+# Goals that must not parse params.yaml or build the environment first.
+TOOL_GOALS := help doctor clean clean-all setup test bench
+PIPELINE_GOALS := $(if $(MAKECMDGOALS),$(filter-out $(TOOL_GOALS),$(MAKECMDGOALS)),$(.DEFAULT_GOAL))
+
+# ---- The library files each script imports (editing one reruns the stages that use it) --
+include $(BUILD)/deps.mk
+$(BUILD)/deps.mk: $(wildcard $(ROOT)scripts/*.py $(ROOT)scripts/dreamreel/*.py $(ROOT)scripts/dreamreel/*/*.py)
+	@mkdir -p $(dir $@)
+	$(PYTHON) $(ROOT)scripts/deps.py $(ROOT)scripts $@
+
+ifneq ($(PIPELINE_GOALS),)
+include $(BUILD)/params/params.mk
+# The source (score or song) as a file, rewritten only when it changes: switching
+# SONG= or piece.score then rebuilds, even when the new file is older than the build.
+SOURCE_STAMP := $(BUILD)/params/source.txt
+$(shell mkdir -p $(BUILD)/params && printf 'score=%s\nsong=%s\n' '$(SCORE)' '$(SONG)' | cmp -s - $(SOURCE_STAMP) || printf 'score=%s\nsong=%s\n' '$(SCORE)' '$(SONG)' > $(SOURCE_STAMP))
+ifeq ($(SONG),)
+ifneq ($(SCORE),)
+include $(BUILD)/score/parts.mk
+endif
+endif
+endif
+
+# ---- Set-up -------------------------------------------------------------------------------
+## setup: the Python environment (.venv) and the system tools (ffmpeg, sox, fluidsynth, soundfont)
+setup: $(SETUP)
+
+$(VENV)/.installed: $(ROOT)pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
+	$(VENV)/bin/pip install --quiet -e '$(ROOT).[test]'
+	touch $@
+
+$(VENV)/.system-tools: $(ROOT)scripts/setup_system.sh | $(VENV)/.installed
+	bash $(ROOT)scripts/setup_system.sh
+	touch $@
+
+## doctor: what is installed and what is missing, with versions
+doctor:
+	@bash $(ROOT)scripts/doctor.sh $(PY)
+
+# ---- Parameters ---------------------------------------------------------------------------
+## build/params/params.mk: params.yaml split into build/params/<section>.json, one per stage
+$(BUILD)/params/params.mk: $(PARAMS) $(DEPS_params) | $(VENV)/.installed
+	$(PY) $(ROOT)scripts/params.py $(PARAMS) --out-dir $(dir $@) --makefile $@
+
+$(BUILD)/params/%.json:
+	$(error $@ is missing: run rm -rf $(BUILD)/params and make again)
+
+# ---- Audio --------------------------------------------------------------------------------
+## build/score/score.json: the score's parts, notes, tempo map and bars, in ticks
+$(BUILD)/score/score.json: $(SCORE) $(SOURCE_STAMP) $(DEPS_parse_score) | $(SETUP) $(BUILD)/score/
+	$(PY) $(ROOT)scripts/parse_score.py $< $@
+
+## build/score/parts.mk: the score's part names; also build/params/part/<part>.json for each
+$(BUILD)/score/parts.mk: $(BUILD)/score/score.json $(BUILD)/params/parts.json $(BUILD)/params/part_defaults.json $(DEPS_part_params)
+	$(PY) $(ROOT)scripts/part_params.py $(wordlist 1,3,$^) --out-dir $(BUILD)/params/part --makefile $@ --params-name $(PARAMS)
+
+STEMS := $(PARTS:%=$(BUILD)/stems/%.wav)
+DRY := $(PARTS:%=$(BUILD)/fx/%.dry.wav)
+WET := $(PARTS:%=$(BUILD)/fx/%.wet.wav)
+
+ifneq ($(STEMS),)
+## build/stems/<part>.wav: one 48 kHz stereo stem per part (FluidSynth), all the same length
+$(STEMS) &: $(BUILD)/score/score.json $(BUILD)/params/stems.json $(SOUNDFONT) $(DEPS_render_stems) | $(BUILD)/stems/
+	$(PY) $(ROOT)scripts/render_stems.py $< --params $(word 2,$^) --out-dir $(BUILD)/stems
+endif
+
+## build/fx/<part>.{dry,wet}.wav: gain, SoX tremolo and reverb, 8D pan (params: parts.<part>)
+$(BUILD)/fx/%.dry.wav $(BUILD)/fx/%.wet.wav: $(BUILD)/stems/%.wav $(BUILD)/params/part/%.json $(BUILD)/score/score.json $(DEPS_process_stem) | $(BUILD)/fx/
+	$(PY) $(ROOT)scripts/process_stem.py $< --params $(word 2,$^) --score $(word 3,$^) --dry $(BUILD)/fx/$*.dry.wav --wet $(BUILD)/fx/$*.wet.wav
+
+ifeq ($(SONG),)
+## build/mix/master.wav: the buses summed and loudness-normalised (params: mix)
+$(BUILD)/mix/master.wav: $(DRY) $(WET) $(BUILD)/params/mix.json $(SOURCE_STAMP) $(DEPS_mix) | $(BUILD)/mix/
+	$(PY) $(ROOT)scripts/mix.py $@ --params $(BUILD)/params/mix.json --dry $(DRY) --wet $(WET)
+else
+## build/mix/master.wav: with SONG=file, that song at 48 kHz stereo (the score stages are skipped)
+$(BUILD)/mix/master.wav: $(SONG) $(BUILD)/params/mix.json $(SOURCE_STAMP) $(DEPS_import_song) | $(SETUP) $(BUILD)/mix/
+	$(PY) $(ROOT)scripts/import_song.py $< $@ --params $(BUILD)/params/mix.json
+endif
+
+## audio: the master mix, build/mix/master.wav
+audio: $(BUILD)/mix/master.wav
+
+# ---- Checks and upkeep --------------------------------------------------------------------
+## test: the test suite (offline; sets up the environment first)
+test: $(SETUP)
+	cd $(ROOT) && $(PY) -m pytest -q
+
+## bench: stage timings and speed ratios, printed and written to out/bench.json
+bench: $(SETUP)
+	$(PY) $(ROOT)scripts/bench.py --out $(OUT)/bench.json
+
+## clean: delete the build cache (build/); finished videos in out/ stay
+clean:
+	rm -rf $(BUILD)
+
+## clean-all: also delete out/ and the Python environment
+clean-all: clean
+	rm -rf $(OUT) $(VENV)
+
+## help: this list
+help:
+	@grep -h -E '^## ' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{ printf "  %-34s %s\n", $$1, substr($$0, length($$1) + 3) }'
+
+%/:
+	mkdir -p $@
+
+.PHONY: setup doctor audio test bench clean clean-all help

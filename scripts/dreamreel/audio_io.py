@@ -1,0 +1,86 @@
+"""Reading and writing audio: the one place that owns formats, channel layout and rates.
+
+In the library, audio is float32 with shape (channels, samples), and its sample rate
+travels beside it. Files are written atomically: a temp sibling renamed when complete.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import DreamreelError
+
+MASTER_RATE_HZ = 48_000  # stems, buses and the master all run at this rate
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a WAV/FLAC/OGG file with soundfile: float32 (channels, samples) and the rate in Hz."""
+    import soundfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise DreamreelError(str(path), "audio file not found", "check the path, or rebuild it with make")
+    try:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, subtype: str = "FLOAT") -> None:
+    """Write (channels, samples) audio atomically. ``subtype`` is soundfile's (FLOAT, PCM_24...)."""
+    import soundfile
+
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 2:
+        raise ValueError(f"audio must be (channels, samples), got shape {audio.shape}")
+    with atomic_path(path) as temporary:
+        soundfile.write(str(temporary), audio.T, int(sample_rate_hz), subtype=subtype, format="WAV")
+
+
+def to_stereo(audio: np.ndarray) -> np.ndarray:
+    """Mono becomes two equal channels; stereo passes; more channels are an error."""
+    if audio.shape[0] == 1:
+        return np.repeat(audio, 2, axis=0)
+    if audio.shape[0] == 2:
+        return audio
+    raise ValueError(f"expected mono or stereo audio, got {audio.shape[0]} channels")
+
+
+def resample(audio: np.ndarray, rate_in_hz: int, rate_out_hz: int) -> np.ndarray:
+    """Band-limited polyphase resampling along the last axis (exact rational ratio)."""
+    if rate_in_hz == rate_out_hz:
+        return audio
+    from scipy.signal import resample_poly
+
+    divisor = gcd(int(rate_in_hz), int(rate_out_hz))
+    return resample_poly(audio, rate_out_hz // divisor, rate_in_hz // divisor, axis=-1).astype(np.float32)
+
+
+def decode_with_ffmpeg(path: str | Path, *, sample_rate_hz: int, channels: int = 2, ffmpeg: str = "ffmpeg") -> np.ndarray:
+    """Decode any audio ffmpeg reads (mp3, ogg, flac, wav, m4a...) to float32 (channels, samples).
+
+    ffmpeg converts the rate (with its default resampler) and mixes the layout down or up.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DreamreelError(str(path), "song not found", "check SONG=... or piece.song in params.yaml")
+    command = [
+        ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
+        "-ac", str(channels), "-ar", str(sample_rate_hz), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
+    ]
+    try:
+        result = subprocess.run(command, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise DreamreelError(ffmpeg, "ffmpeg is not installed", "run make setup (or sudo apt-get install ffmpeg)") from None
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1] if detail else f"ffmpeg exit {result.returncode}"
+        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")
+    samples = np.frombuffer(result.stdout, dtype="<f4")
+    return np.ascontiguousarray(samples.reshape(-1, channels).T)

@@ -1,0 +1,45 @@
+"""Mix build/fx/*.{dry,wet}.wav into build/mix/master.wav: 48 kHz stereo, loudness-normalised.
+
+Inputs:  --dry FILES, --wet FILES (every part's buses, same length)
+Outputs: OUT (24-bit WAV): integrated loudness at mix.loudness_lufs, true peak at or
+         under mix.true_peak_dbtp, never clipped
+Params:  mix.dry_gain_db, mix.wet_gain_db, mix.loudness_lufs, mix.true_peak_dbtp
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dreamreel.audio_io import write_audio
+from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.loudness import normalize
+from dreamreel.mixing import sum_buses
+from dreamreel.params import read_section
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--params", type=Path, required=True, help="build/params/mix.json")
+    parser.add_argument("--dry", type=Path, nargs="+", required=True)
+    parser.add_argument("--wet", type=Path, nargs="+", required=True)
+    args = parser.parse_args(argv)
+
+    settings = read_section(args.params)
+    total, rate = sum_buses(args.dry, args.wet, dry_gain_db=settings["dry_gain_db"], wet_gain_db=settings["wet_gain_db"])
+    if not total.any():
+        raise DreamreelError("parts", "the mix is silent", "unmute a part, or raise parts.<name>.gain_db / the bus levels in params.yaml")
+    master, report = normalize(total, rate, loudness_lufs=settings["loudness_lufs"], true_peak_dbtp=settings["true_peak_dbtp"])
+    write_audio(args.out, master, rate, subtype="PCM_24")
+    print(
+        f"master: {report.loudness_in_lufs:.1f} -> {report.loudness_out_lufs:.2f} LUFS, true peak {report.true_peak_out_dbtp:.2f} dBTP, "
+        f"limiter {report.limiter_reduction_db:.1f} dB",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,71 @@
+"""Split params.yaml into build/params/<section>.json (one per stage) and build/params/params.mk.
+
+Inputs:  PARAMS (params.yaml)
+Outputs: OUT_DIR/<section>.json for every section, OUT_DIR/parts.json (every part named in
+         params.yaml, merged over part_defaults), and the makefile fragment MAKEFILE with
+         PIECE, SCORE, SONG and SOUNDFONT. JSON files are rewritten only when their bytes
+         change, so Make reruns only the stages whose parameters moved.
+Params:  all sections; piece.score and piece.song are resolved relative to params.yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from dreamreel import params as params_lib
+from dreamreel.atomic import replace_if_changed, write_bytes_atomic
+from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.stems import find_soundfont
+
+
+def _relative_to_cwd(params_path: Path, value: str | None) -> str:
+    if not value:
+        return ""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = params_path.parent / path
+    return os.path.relpath(path)
+
+
+def _make_value(where: str, value: str) -> str:
+    if any(c in value for c in " \t\n$#\\"):
+        raise DreamreelError(where, f"{value!r} contains a space or one of $ # \\, which Make cannot carry", "rename the file or folder without them")
+    return value
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("params", type=Path, help="params.yaml")
+    parser.add_argument("--out-dir", type=Path, required=True, help="folder for the section JSON files")
+    parser.add_argument("--makefile", type=Path, required=True, help="makefile fragment to write")
+    args = parser.parse_args(argv)
+
+    params = params_lib.load(args.params)
+    sections = dict(params.sections)
+    soundfont = find_soundfont(sections["stems"]["soundfont"])
+    if soundfont is not None:
+        sections["stems"] = dict(sections["stems"], soundfont=_relative_to_cwd(args.params, soundfont) if not Path(soundfont).is_absolute() else soundfont)
+    for name, values in sections.items():
+        replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
+    replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))
+
+    piece = sections["piece"]
+    where = f"{args.params}: piece"
+    lines = [
+        f"# Written by scripts/params.py from {args.params}; do not edit.",
+        f"PIECE := {_make_value(where + '.name', piece['name'])}",
+        f"SCORE := {_make_value(where + '.score', _relative_to_cwd(args.params, piece['score']))}",
+        f"SONG := {_make_value(where + '.song', _relative_to_cwd(args.params, piece['song']))}",
+        f"SOUNDFONT := {_make_value('stems.soundfont', sections['stems']['soundfont'] if soundfont else '')}",
+    ]
+    if not piece["score"] and not piece["song"]:
+        raise DreamreelError(where, "names neither a score nor a song", "set piece.score: scores/<file>.musicxml or piece.song: media/<song>.mp3")
+    write_bytes_atomic(args.makefile, ("\n".join(lines) + "\n").encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

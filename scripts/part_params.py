@@ -1,0 +1,49 @@
+"""Write build/params/part/<part>.json for every part of the score, and build/score/parts.mk.
+
+Inputs:  SCORE_JSON (build/score/score.json), PARTS_JSON (build/params/parts.json: the parts
+         named in params.yaml), DEFAULTS_JSON (build/params/part_defaults.json)
+Outputs: OUT_DIR/<part>.json for each part of the score (its own settings, else the
+         defaults), rewritten only when changed; MAKEFILE defining PARTS.
+Params:  parts.<part>.*, part_defaults.*
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dreamreel.atomic import replace_if_changed, write_bytes_atomic
+from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.params import _suggest, canonical_json, read_section
+from dreamreel.score import load_score_json
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("score_json", type=Path)
+    parser.add_argument("parts_json", type=Path)
+    parser.add_argument("defaults_json", type=Path)
+    parser.add_argument("--out-dir", type=Path, required=True)
+    parser.add_argument("--makefile", type=Path, required=True)
+    parser.add_argument("--params-name", default="params.yaml", help="the params file, for messages")
+    args = parser.parse_args(argv)
+
+    score = load_score_json(args.score_json)
+    named = read_section(args.parts_json)
+    defaults = read_section(args.defaults_json)
+    names = score.part_names()
+    for name in named:
+        if name not in names:
+            raise DreamreelError(
+                f"{args.params_name}: parts.{name}", f"the score {score.source} has no part '{name}'",
+                f"{_suggest(name, names)} (the score's parts: {', '.join(names)})",
+            )
+    for name in names:
+        replace_if_changed(args.out_dir / f"{name}.json", canonical_json(named.get(name, defaults)))
+    write_bytes_atomic(args.makefile, f"# Written by scripts/part_params.py from {score.source}; do not edit.\nPARTS := {' '.join(names)}\n".encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,46 @@
+"""Render build/stems/<part>.wav: one 48 kHz stereo stem per part, all the same length.
+
+Inputs:  SCORE_JSON (build/score/score.json), a General MIDI soundfont (from params)
+Outputs: OUT_DIR/<part>.wav for every part (float32 WAV), aligned sample for sample
+Params:  stems.soundfont, stems.synth_gain, stems.tail_s
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from dreamreel.audio_io import MASTER_RATE_HZ, write_audio
+from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.params import read_section
+from dreamreel.score import load_score_json
+from dreamreel.stems import SOUNDFONT_FIX, render_part, stem_length_samples
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("score_json", type=Path)
+    parser.add_argument("--params", type=Path, required=True, help="build/params/stems.json")
+    parser.add_argument("--out-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    settings = read_section(args.params)
+    if settings["soundfont"] == "auto":
+        raise DreamreelError("params.yaml: stems.soundfont", "no General MIDI soundfont is installed", SOUNDFONT_FIX)
+    score = load_score_json(args.score_json)
+    length = stem_length_samples(score, sample_rate_hz=MASTER_RATE_HZ, tail_s=settings["tail_s"])
+    for part in score.parts:
+        started = time.perf_counter()
+        audio = render_part(
+            score, part, soundfont=settings["soundfont"], sample_rate_hz=MASTER_RATE_HZ,
+            synth_gain=settings["synth_gain"], length_samples=length,
+        )
+        write_audio(args.out_dir / f"{part.name}.wav", audio, MASTER_RATE_HZ)
+        print(f"stem {part.name}: {length / MASTER_RATE_HZ:.2f} s in {time.perf_counter() - started:.2f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
