@@ -22,6 +22,8 @@ PY := $(VENV)/bin/python
 TORCH_INDEX ?=
 SETUP := $(VENV)/.installed $(VENV)/.system-tools
 
+# Tests run the pipeline in a temporary folder with SETUP= (already set up) and PY=.
+
 # Set from params.yaml through $(BUILD)/params/params.mk; the command line overrides them
 # (SONG=path/to/song.mp3 make video).
 PIECE ?=
@@ -73,7 +75,7 @@ doctor:
 
 # ---- Parameters ---------------------------------------------------------------------------
 ## build/params/params.mk: params.yaml split into build/params/<section>.json, one per stage
-$(BUILD)/params/params.mk: $(PARAMS) $(DEPS_params) | $(VENV)/.installed
+$(BUILD)/params/params.mk: $(PARAMS) $(DEPS_params) | $(SETUP)
 	$(PY) $(ROOT)scripts/params.py $(PARAMS) --out-dir $(dir $@) --makefile $@
 
 $(BUILD)/params/%.json:
@@ -115,6 +117,10 @@ endif
 ## audio: the master mix, build/mix/master.wav
 audio: $(BUILD)/mix/master.wav
 
+## demo: set-up, then the demo piece end to end
+demo: $(BUILD)/mix/master.wav
+	@echo "demo: the master mix is $(BUILD)/mix/master.wav"
+
 # ---- Checks and upkeep --------------------------------------------------------------------
 ## test: the test suite (offline; sets up the environment first)
 test: $(SETUP)
@@ -139,4 +145,4 @@ help:
 %/:
 	mkdir -p $@
 
-.PHONY: setup doctor audio test bench clean clean-all help
+.PHONY: setup doctor audio demo test bench clean clean-all help

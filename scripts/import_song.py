@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamreel.audio_io import MASTER_RATE_HZ, decode_with_ffmpeg, write_audio
+from dreamreel.audio_io import MASTER_RATE_HZ, decode_to_stereo, write_audio
 from dreamreel.errors import DreamreelError, run_cli
 from dreamreel.loudness import integrated_loudness, normalize, true_peak_db
 from dreamreel.params import read_section
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     settings = read_section(args.params)
-    audio = decode_with_ffmpeg(args.song, sample_rate_hz=MASTER_RATE_HZ, channels=2)
+    audio = decode_to_stereo(args.song, sample_rate_hz=MASTER_RATE_HZ)
     if audio.shape[1] == 0:
         raise DreamreelError(str(args.song), "the song is empty (no audio samples)", "check the file plays, or export it again")
     if float(np.max(np.abs(audio))) < SILENCE_PEAK:

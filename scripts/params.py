@@ -44,16 +44,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     params = params_lib.load(args.params)
+    piece = params.sections["piece"]
+    where = f"{args.params}: piece"
+    if not piece["score"] and not piece["song"]:
+        raise DreamreelError(where, "names neither a score nor a song", "set piece.score: scores/<file>.musicxml or piece.song: media/<song>.mp3")
     sections = dict(params.sections)
     soundfont = find_soundfont(sections["stems"]["soundfont"])
     if soundfont is not None:
         sections["stems"] = dict(sections["stems"], soundfont=_relative_to_cwd(args.params, soundfont) if not Path(soundfont).is_absolute() else soundfont)
-    for name, values in sections.items():
-        replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
-    replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))
-
-    piece = sections["piece"]
-    where = f"{args.params}: piece"
     lines = [
         f"# Written by scripts/params.py from {args.params}; do not edit.",
         f"PIECE := {_make_value(where + '.name', piece['name'])}",
@@ -61,8 +59,10 @@ def main(argv=None) -> int:
         f"SONG := {_make_value(where + '.song', _relative_to_cwd(args.params, piece['song']))}",
         f"SOUNDFONT := {_make_value('stems.soundfont', sections['stems']['soundfont'] if soundfont else '')}",
     ]
-    if not piece["score"] and not piece["song"]:
-        raise DreamreelError(where, "names neither a score nor a song", "set piece.score: scores/<file>.musicxml or piece.song: media/<song>.mp3")
+    for name, values in sections.items():
+        replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
+    replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))
+
     write_bytes_atomic(args.makefile, ("\n".join(lines) + "\n").encode())
     return 0
 

@@ -62,25 +62,39 @@ def resample(audio: np.ndarray, rate_in_hz: int, rate_out_hz: int) -> np.ndarray
     return resample_poly(audio, rate_out_hz // divisor, rate_in_hz // divisor, axis=-1).astype(np.float32)
 
 
-def decode_with_ffmpeg(path: str | Path, *, sample_rate_hz: int, channels: int = 2, ffmpeg: str = "ffmpeg") -> np.ndarray:
-    """Decode any audio ffmpeg reads (mp3, ogg, flac, wav, m4a...) to float32 (channels, samples).
+def probe_audio_channels(path: str | Path, *, ffprobe: str = "ffprobe") -> int:
+    """Channel count of the first audio stream; a :class:`DreamreelError` if there is none."""
+    command = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels", "-of", "csv=p=0", str(path)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise DreamreelError(ffprobe, "ffprobe is not installed", "run make setup (or sudo apt-get install ffmpeg)") from None
+    text = result.stdout.strip().split(",")[0]
+    if result.returncode != 0 or not text.isdigit():
+        detail = result.stderr.strip().splitlines()
+        reason = detail[-1] if detail else "no audio stream"
+        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")
+    return int(text)
 
-    ffmpeg converts the rate (with its default resampler) and mixes the layout down or up.
+
+def decode_to_stereo(path: str | Path, *, sample_rate_hz: int, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe") -> np.ndarray:
+    """Decode any audio ffmpeg reads (mp3, ogg, flac, wav, m4a...) to float32 (2, samples).
+
+    ffmpeg converts the rate. Mono is copied to both channels at its own level (ffmpeg's
+    own upmix would lower it by 3 dB); more than two channels are mixed down by ffmpeg.
     """
     path = Path(path)
     if not path.is_file():
         raise DreamreelError(str(path), "song not found", "check SONG=... or piece.song in params.yaml")
+    channels = min(2, probe_audio_channels(path, ffprobe=ffprobe))
     command = [
         ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
         "-ac", str(channels), "-ar", str(sample_rate_hz), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
     ]
-    try:
-        result = subprocess.run(command, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise DreamreelError(ffmpeg, "ffmpeg is not installed", "run make setup (or sudo apt-get install ffmpeg)") from None
+    result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
         detail = result.stderr.decode(errors="replace").strip().splitlines()
         reason = detail[-1] if detail else f"ffmpeg exit {result.returncode}"
         raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")
     samples = np.frombuffer(result.stdout, dtype="<f4")
-    return np.ascontiguousarray(samples.reshape(-1, channels).T)
+    return to_stereo(np.ascontiguousarray(samples.reshape(-1, channels).T))

@@ -51,6 +51,8 @@ def run_sox(configure: Callable, audio: np.ndarray, sample_rate_hz: int) -> np.n
     transformer = sox.Transformer()
     configure(transformer)
     processed = transformer.build_array(input_array=(audio * scale).T.astype(np.float32), sample_rate_in=sample_rate_hz)
+    # pysox returns a 1-D array for mono input.
+    processed = processed.reshape(-1, audio.shape[0])
     return np.ascontiguousarray(processed.T / scale, dtype=np.float32)
 
 

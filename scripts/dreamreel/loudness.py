@@ -39,22 +39,30 @@ def k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
     return np.array([shelf, highpass])
 
 
-def block_loudness(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+def block_loudness(audio: np.ndarray, sample_rate_hz: int, *, chunk_steps: int = 200) -> np.ndarray:
     """Loudness of each 400 ms block (75 % overlap) in LUFS; shape (blocks,).
 
     Channel weights are 1.0 for the first three channels (L, R, C), as for stereo and mono.
+    The K-weighting runs chunk by chunk (``chunk_steps`` x 100 ms, filter state carried
+    over), so the float64 working memory stays small whatever the length of the audio.
     """
-    from scipy.signal import sosfilt
+    from scipy.signal import sosfilt, sosfilt_zi
 
-    weighted = sosfilt(k_weighting_sos(sample_rate_hz), np.asarray(audio, dtype=np.float64), axis=-1)
+    sos = k_weighting_sos(sample_rate_hz)
     block = int(round(BLOCK_S * sample_rate_hz))
     step = int(round(STEP_S * sample_rate_hz))
-    if weighted.shape[-1] < block:
+    channels, samples = audio.shape
+    if samples < block:
         return np.zeros(0)
-    # Mean square per 100 ms step, then each block is the mean of four consecutive steps.
-    steps = (weighted.shape[-1] - block) // step + 4
-    squares = weighted[:, : steps * step] ** 2
-    per_step = squares.reshape(squares.shape[0], steps, step).mean(axis=-1)
+    steps = (samples - block) // step + block // step
+    state = np.zeros((sos.shape[0], channels, 2))
+    per_step = np.empty((channels, steps))
+    for first in range(0, steps, chunk_steps):
+        last = min(steps, first + chunk_steps)
+        chunk = np.asarray(audio[:, first * step : last * step], dtype=np.float64)
+        weighted, state = sosfilt(sos, chunk, axis=-1, zi=state)
+        per_step[:, first:last] = (weighted ** 2).reshape(channels, last - first, step).mean(axis=-1)
+    # Each block is the mean of four consecutive 100 ms steps.
     kernel = np.ones(block // step) / (block // step)
     per_block = np.stack([np.convolve(channel, kernel, mode="valid") for channel in per_step]).sum(axis=0)
     with np.errstate(divide="ignore"):
@@ -76,13 +84,24 @@ def _power_mean_lufs(blocks_lufs: np.ndarray) -> float:
     return float(-0.691 + 10.0 * np.log10(np.mean(10.0 ** ((blocks_lufs + 0.691) / 10.0))))
 
 
-def oversampled_peak_envelope(audio: np.ndarray) -> np.ndarray:
-    """Per original sample, the largest magnitude among its 4x-oversampled neighbours; (samples,)."""
+def oversampled_peak_envelope(audio: np.ndarray, *, chunk_samples: int = 1 << 18) -> np.ndarray:
+    """Per original sample, the largest magnitude among its 4x-oversampled neighbours; (samples,).
+
+    Oversampled chunk by chunk, each with a margin wider than the interpolation filter,
+    so memory stays small and the result equals oversampling the whole signal at once.
+    """
     from scipy.signal import resample_poly
 
-    upsampled = np.abs(resample_poly(np.asarray(audio, dtype=np.float64), OVERSAMPLING, 1, axis=-1))
-    samples = audio.shape[-1]
-    return upsampled[:, : samples * OVERSAMPLING].reshape(audio.shape[0], samples, OVERSAMPLING).max(axis=(0, 2))
+    channels, samples = audio.shape
+    margin = 64  # input samples; resample_poly's filter for 4x reaches about 10 either side
+    envelope = np.empty(samples)
+    for start in range(0, samples, chunk_samples):
+        stop = min(samples, start + chunk_samples)
+        lo, hi = max(0, start - margin), min(samples, stop + margin)
+        upsampled = np.abs(resample_poly(np.asarray(audio[:, lo:hi], dtype=np.float64), OVERSAMPLING, 1, axis=-1))
+        inner = upsampled[:, (start - lo) * OVERSAMPLING : (stop - lo) * OVERSAMPLING]
+        envelope[start:stop] = inner.reshape(channels, stop - start, OVERSAMPLING).max(axis=(0, 2))
+    return envelope
 
 
 def true_peak_db(audio: np.ndarray) -> float:

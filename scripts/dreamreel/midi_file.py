@@ -63,6 +63,8 @@ def read_midi(path: str | Path) -> Score:
                         notes[(track_index, message.channel)].append(Note(start, tick, message.note, velocity))
 
     keys = sorted(key for key, found in notes.items() if found)
+    if not keys:
+        raise DreamreelError(str(path), "the score has no notes", "write some notes (rests alone make silence) and export again")
     labels = []
     for track_index, channel in keys:
         if track_index in names:

@@ -116,6 +116,8 @@ def read_musicxml(path: str | Path) -> Score:
     ticks_per_quarter = math.lcm(480, *divisions) if divisions else 480
     infos = _part_list(root)
     parts_xml = root.findall("part")
+    if not parts_xml:
+        raise DreamreelError(str(path), "the score has no parts", "add at least one instrument part and export again")
 
     measure_lengths: list[int] = []
     measure_nominal: list[int] = []

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -61,7 +62,7 @@ class Section:
 
 PIECE = Section(
     {
-        "name": Field("demo", "str", "name of the piece: out/<name>.mp4"),
+        "name": Field("demo", "str", "name of the piece: out/<name>.mp4", check=lambda v: None if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v) else f"{v!r} cannot be a file name: use letters, digits, '.', '_' and '-'"),
         "score": Field(None, "str", "score file (.mid, .musicxml, .mxl, .mscz, .mscx)", nullable=True),
         "song": Field(None, "str", "a finished song (.wav .flac .mp3 .ogg) that replaces the score stages", nullable=True),
         "title": Field("", "str", "title shown in the video and stored in its metadata"),
@@ -173,7 +174,7 @@ def _check_value(where: str, spec: Field, value: Any) -> Any:
     kind = spec.kind
     if kind in ("number", "int"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DreamreelError(where, f"expected a number, got {value!r}", f"write {spec.help} as a plain number, e.g. {spec.default!r}")
+            raise DreamreelError(where, f"expected a number, got {value!r}", f"write a plain number ({spec.help}), e.g. {spec.default!r}")
         if kind == "int":
             if isinstance(value, float) and not value.is_integer():
                 raise DreamreelError(where, f"expected a whole number, got {value!r}", f"e.g. {spec.default!r}")
