@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import zipfile
 from fractions import Fraction
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from dreamreel.errors import DreamreelError
 from dreamreel.midi_file import write_part_midi
+from dreamreel.musescore import find_musescore
 from dreamreel.musical_time import MusicalClock, TempoMap
 from dreamreel.score import Score, read_score, unique_names
 from conftest import ROOT, TINY_PARTS, write_midi
@@ -176,3 +179,26 @@ def test_musescore_file_without_musescore_says_how_to_fix(tmp_path, monkeypatch)
     with pytest.raises(DreamreelError) as caught:
         read_score(path)
     assert "MuseScore" in str(caught.value) and "MusicXML" in str(caught.value)
+
+
+def test_musescore_file_is_exported_headless_through_the_cli(tmp_path, monkeypatch):
+    # A stand-in for mscore3 that checks it runs offscreen, then "exports" our MusicXML.
+    fixture = tmp_path / "exported.musicxml"
+    fixture.write_text(MUSICXML)
+    fake = tmp_path / "bin" / "mscore3"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\n[ "$QT_QPA_PLATFORM" = offscreen ] || exit 134\n[ "$1" = -o ] && cp {fixture} "$2"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    path = tmp_path / "piece.mscz"
+    path.write_bytes(b"PK")
+    assert read_score(path).part_names() == ["glockenspiel", "marimba"]
+
+
+@pytest.mark.musescore
+@pytest.mark.skipif(find_musescore() is None, reason="needs the MuseScore CLI (mscore3)")
+def test_real_musescore_round_trip(tmp_path):
+    exported = tmp_path / "demo.mscz"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    subprocess.run([find_musescore(), "-o", str(exported), str(ROOT / "scores/demo.musicxml")], env=env, check=True, capture_output=True)
+    assert read_score(exported).part_names() == ["glockenspiel", "vibraphone", "marimba"]
