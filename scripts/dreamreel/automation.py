@@ -450,4 +450,4 @@ def load_automation_file(path, clock: MusicalClock, *, part: str | None = None) 
         raise DreamreelError(str(path), f"not valid YAML or JSON ({str(error).splitlines()[0]})", "fix the file's syntax") from None
     if effects_json.looks_like_effects_json(data):
         return effects_json.import_effects(data, clock, where=str(path), part=part)
-    return parse_automation(data, clock, where=str(path))
+    return parse_automation(data, clock, where=f"{path}: pan")

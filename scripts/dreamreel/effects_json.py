@@ -79,9 +79,9 @@ def _tick(keyframe: dict, bar_key: str, beat_key: str, clock: MusicalClock, wher
     if ours == 0 and clock.first_bar == 0:
         beat += clock.first_beat(0) - 1  # the old tool counted a pickup's beats from its start
     saved = clock.where
-    clock.where = where
+    clock.where, _, field = where.partition(": ")
     try:
-        return float(clock.position_to_tick(ours, beat, field=bar_key))
+        return float(clock.position_to_tick(ours, beat, field=f"{field}.{bar_key}"))
     finally:
         clock.where = saved
 
