@@ -77,7 +77,6 @@ import numpy as np
 
 from .errors import DreamreelError
 from .musical_time import MusicalClock
-from .params import Field, Section
 
 CURVES = ("hold", "linear", "cosine", "sine_in", "sine_out", "orbit", "sawtooth")
 MODES = ("binaural", "pan")
@@ -87,18 +86,6 @@ OPTION_KEYS = {"mode", "smoothing_ms", "keyframes"}
 DEFAULT_SMOOTHING_MS = 5.0
 CONTROL_HOP = 32  # samples between control points: 0.67 ms at 48 kHz
 MIN_DISTANCE_M = 0.25
-
-# The pan options as a params schema, for the lead to register (parts.<name>.pan is a
-# Field(None, "any") in params.py; the keyframes themselves are checked here).
-PAN_OPTIONS = Section(
-    {
-        "mode": Field("binaural", "str", "binaural (ITD + head shadow, for headphones) or pan (equal-power stereo)", choices=MODES),
-        "smoothing_ms": Field(DEFAULT_SMOOTHING_MS, "number", "smoothing of the pan control", minimum=0.0, maximum=200.0),
-        "keyframes": Field([], "list", "keyframe segments in bars and beats"),
-    },
-    help="8D pan automation of one part",
-)
-
 
 @dataclass(frozen=True)
 class Segment:
