@@ -7,7 +7,8 @@ Inputs:  IN (WAV/FLAC; mono or stereo, summed to mono as the source), --automati
          and bars) or, for a finished song, --beats-per-bar N (beat tracking of IN)
 Outputs: OUT (float32 WAV, stereo, same rate and length as IN); --plot PNG: the azimuth
          over time with barlines above the L/R level of OUT
-Options: --mode pan|binaural (default: the file's mode, else binaural)
+Options: --mode pan|binaural|sofa (default: the file's mode, else binaural); --sofa FILE: measured
+         HRIRs (SOFA, read with h5py; implies --mode sofa)
 Params:  none (in the pipeline, parts.<part>.pan drives the same code via process_stem.py)
 """
 
@@ -30,7 +31,8 @@ def main(argv=None) -> int:
     parser.add_argument("--score", type=Path, help="score file or build/score/score.json")
     parser.add_argument("--beats-per-bar", type=int, help="for a song without a score: beats per bar of the tracked beat grid")
     parser.add_argument("--part", help="which part of an old effects.json holding several")
-    parser.add_argument("--mode", choices=("pan", "binaural"), help="override the automation's mode")
+    parser.add_argument("--mode", choices=("pan", "binaural", "sofa"), help="override the automation's mode")
+    parser.add_argument("--sofa", type=Path, help="a SOFA file of measured HRIRs (mode sofa)")
     parser.add_argument("--plot", type=Path, help="also write this PNG: azimuth over time and the L/R level")
     args = parser.parse_args(argv)
 
@@ -38,9 +40,8 @@ def main(argv=None) -> int:
 
     from dreamreel.audio_io import read_audio, write_audio
     from dreamreel.automation import load_automation_file
-    from dreamreel.binaural import render
     from dreamreel.musical_time import song_clock
-    from dreamreel.panning_slot import load_clock
+    from dreamreel.panning_slot import load_clock, render_automation
 
     if (args.score is None) == (args.beats_per_bar is None):
         raise DreamreelError("pan8d.py", "give either --score (a score or score.json) or --beats-per-bar (beat tracking of a song)",
@@ -57,8 +58,11 @@ def main(argv=None) -> int:
     automation = load_automation_file(args.automation, clock, part=args.part)
     if args.mode:
         automation = replace(automation, mode=args.mode)
-    control = automation.control(audio.shape[-1], rate)
-    rendered = render(audio, rate, control, mode=automation.mode)
+    if args.sofa:
+        automation = replace(automation, mode="sofa", sofa=str(args.sofa))
+    if automation.mode == "sofa" and not automation.sofa:
+        raise DreamreelError("--mode sofa", "needs a SOFA file", "add --sofa path/to/hrirs.sofa")
+    rendered, control = render_automation(audio, rate, automation)
     write_audio(args.output, rendered, rate)
     if args.plot:
         from dreamreel.pan_plot import PartView, draw_pan_picture

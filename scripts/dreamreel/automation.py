@@ -7,7 +7,8 @@ list under ``keyframes``::
     parts:
       vibraphone:
         pan:
-          mode: binaural            # binaural (default: ITD + head shadow) or pan (equal-power)
+          mode: binaural            # binaural (default: ITD + head shadow), pan (equal-power),
+                                    # or sofa (measured HRIRs; then also sofa: path/to/file.sofa)
           smoothing_ms: 5           # width of the smoothing window on the control (no steps)
           keyframes:
             # bars 1-8: one full orbit per 4/4 bar, clockwise (front -> right -> back -> left)
@@ -79,10 +80,10 @@ from .errors import DreamreelError
 from .musical_time import MusicalClock
 
 CURVES = ("hold", "linear", "cosine", "sine_in", "sine_out", "orbit", "sawtooth")
-MODES = ("binaural", "pan")
+MODES = ("binaural", "pan", "sofa")
 DIRECTIONS = {"clockwise": 1.0, "counterclockwise": -1.0, "cw": 1.0, "ccw": -1.0}
 SEGMENT_KEYS = {"from", "to", "curve", "azimuth_deg", "distance_m", "gain_db", "period_beats", "direction", "cycles", "interpolate"}
-OPTION_KEYS = {"mode", "smoothing_ms", "keyframes"}
+OPTION_KEYS = {"mode", "smoothing_ms", "keyframes", "sofa"}
 DEFAULT_SMOOTHING_MS = 5.0
 CONTROL_HOP = 32  # samples between control points: 0.67 ms at 48 kHz
 MIN_DISTANCE_M = 0.25
@@ -125,6 +126,7 @@ class Automation:
     clock: MusicalClock
     mode: str = "binaural"
     smoothing_ms: float = DEFAULT_SMOOTHING_MS
+    sofa: str | None = None  # mode "sofa": the SOFA file of measured HRIRs
 
     def evaluate(self, times_s: np.ndarray, *, end_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw (unsmoothed) azimuth in degrees, distance in m and gain in dB at ``times_s``.
@@ -310,7 +312,7 @@ def parse_automation(spec: Any, clock: MusicalClock, *, where: str) -> Automatio
         For anything malformed, naming the field: ``params.yaml: parts.vibraphone.pan[2].curve``.
     """
     clock.where = where.split(": ", 1)[0]
-    mode, smoothing_ms = "binaural", DEFAULT_SMOOTHING_MS
+    mode, smoothing_ms, sofa = "binaural", DEFAULT_SMOOTHING_MS, None
     list_where = where
     if isinstance(spec, dict):
         unknown = sorted(set(spec) - OPTION_KEYS)
@@ -322,6 +324,11 @@ def parse_automation(spec: Any, clock: MusicalClock, *, where: str) -> Automatio
         smoothing_ms = _number(spec.get("smoothing_ms", smoothing_ms), f"{where}.smoothing_ms", "smoothing_ms")
         if not 0 <= smoothing_ms <= 200:
             raise DreamreelError(f"{where}.smoothing_ms", f"{smoothing_ms:g} is out of range", "use 0 to 200 ms (5 is a good start)")
+        sofa = spec.get("sofa")
+        if mode == "sofa" and not isinstance(sofa, str):
+            raise DreamreelError(f"{where}.sofa", "mode sofa needs the path of a SOFA file", "add e.g. sofa: media/hrtf/kemar.sofa")
+        if sofa is not None and mode != "sofa":
+            raise DreamreelError(f"{where}.sofa", f"a SOFA file is used only with mode: sofa (the mode is {mode})", "set mode: sofa, or remove sofa")
         spec = spec.get("keyframes")
         list_where = f"{where}.keyframes"
     if not isinstance(spec, list) or not spec:
@@ -342,7 +349,7 @@ def parse_automation(spec: Any, clock: MusicalClock, *, where: str) -> Automatio
         segments.append(segment)
         previous_start = segment.start_tick
         previous_end = segment.end_tick
-    return Automation(tuple(_unwrap(segments, clock)), clock, mode, smoothing_ms)
+    return Automation(tuple(_unwrap(segments, clock)), clock, mode, smoothing_ms, sofa)
 
 
 def _parse_segment(item: Any, clock: MusicalClock, here: str) -> Segment:

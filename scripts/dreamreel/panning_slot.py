@@ -13,12 +13,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .automation import Automation, parse_automation
-from .binaural import render
+from .automation import Automation, Control, parse_automation
+from .binaural import mono_source, render
 from .effects import Effect
 from .errors import DreamreelError
 from .musical_time import MusicalClock
 from .score import load_score_json, read_score
+
+
+def render_automation(audio: np.ndarray, sample_rate_hz: int, automation: Automation) -> tuple[np.ndarray, Control]:
+    """Render ``audio`` (channels, samples) along ``automation`` in its mode: (2, samples) and the control used."""
+    control = automation.control(audio.shape[-1], sample_rate_hz)
+    if automation.mode == "sofa":
+        from .sofa import read_sofa, render_sofa
+
+        ring = read_sofa(automation.sofa, sample_rate_hz=sample_rate_hz)
+        return render_sofa(mono_source(audio), control, ring), control
+    return render(audio, sample_rate_hz, control, mode=automation.mode), control
 
 
 @dataclass(frozen=True)
@@ -28,8 +39,7 @@ class Pan8D:
     automation: Automation
 
     def __call__(self, audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-        control = self.automation.control(audio.shape[-1], sample_rate_hz)
-        return render(audio, sample_rate_hz, control, mode=self.automation.mode)
+        return render_automation(audio, sample_rate_hz, self.automation)[0]
 
 
 def load_clock(score_path: str | Path, *, where: str | None = None) -> MusicalClock:
