@@ -230,7 +230,9 @@ def _segment_values(segment: Segment, clock: MusicalClock, ticks: np.ndarray, st
         azimuth = a0 + (a1 - a0) * shape
     d0, d1 = segment.distance_m
     g0, g1 = segment.gain_db
-    return _to_azimuth(azimuth, segment.lateral), d0 + (d1 - d0) * shape, g0 + (g1 - g0) * shape
+    distance = d0 if d0 == d1 else d0 + (d1 - d0) * shape  # a constant stays a scalar: no array work
+    gain = g0 if g0 == g1 else g0 + (g1 - g0) * shape
+    return _to_azimuth(azimuth, segment.lateral), distance, gain
 
 
 def _segment_end(segment: Segment, clock: MusicalClock, start: float, stop: float) -> tuple[float, float, float]:

@@ -163,6 +163,7 @@ def _render_pan(source: np.ndarray, control: Control, block: int) -> np.ndarray:
     # gL^2 + gR^2 = 1 holds at every sample, not just at the control points.
     lateral = _pad_control(np.sin(np.radians(control.azimuth_deg)), 0, points)
     level = _pad_control(_level(control), 0, points)
+    steady = level[0] if np.all(level == level[0]) else None  # no distance or gain automation
     upsample = _Upsampler(hop)
     out = np.empty((2, count), dtype=np.float32)
     quarter_pi = np.float32(np.pi / 4)
@@ -170,7 +171,7 @@ def _render_pan(source: np.ndarray, control: Control, block: int) -> np.ndarray:
         stop = min(start + block, count)
         k0, k1 = start // hop, -(-stop // hop)
         theta = (upsample(lateral, k0, k1)[: stop - start] + np.float32(1)) * quarter_pi
-        scaled = source[start:stop] * upsample(level, k0, k1)[: stop - start]
+        scaled = source[start:stop] * (steady if steady is not None else upsample(level, k0, k1)[: stop - start])
         np.multiply(scaled, np.cos(theta), out=out[0, start:stop])
         np.multiply(scaled, np.sin(theta), out=out[1, start:stop])
     return out
