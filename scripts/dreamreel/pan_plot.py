@@ -59,10 +59,12 @@ def draw_pan_picture(path: str | Path, parts: Sequence[PartView], clock: Musical
     import matplotlib.pyplot as plt
 
     rows = len(parts)
+    height = 3.4 * rows + 0.8
     figure, axes = plt.subplots(
-        2 * rows, 1, figsize=(14, 3.4 * rows + 0.6), sharex=True, squeeze=False,
+        2 * rows, 1, figsize=(14, height), sharex=True, squeeze=False,
         gridspec_kw={"height_ratios": [3, 2] * rows, "hspace": 0.25},
     )
+    figure.subplots_adjust(top=1 - 0.7 / height, bottom=0.5 / height)
     axes = axes[:, 0]
     bars = clock.bar_seconds() if clock is not None else np.array([])
     end = max((p.audio.shape[-1] / p.sample_rate_hz for p in parts if p.audio is not None), default=float(bars[-1]) if len(bars) else 1.0)
@@ -100,7 +102,7 @@ def draw_pan_picture(path: str | Path, parts: Sequence[PartView], clock: Musical
     axes[-1].set_xlim(0.0, end)
     axes[-1].set_xlabel("time (s); grey lines are barlines, numbered above")
     if title:
-        figure.suptitle(title, x=0.01, ha="left", fontsize=12)
+        figure.suptitle(title, x=0.125, y=1 - 0.15 / height, ha="left", va="top", fontsize=12)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=100, bbox_inches="tight", format="png")
     plt.close(figure)
