@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
@@ -290,8 +291,6 @@ def parse_position(value: Any, clock: MusicalClock, where: str) -> float | None:
         raise DreamreelError(where, f"the bar must be a whole number, got {bar!r}", "write beats inside the bar as [bar, beat]")
     beat = _number(beat, where, "the beat")
     fraction = _number(fraction, where, "the fraction")
-    from fractions import Fraction
-
     tick = clock.position_to_tick(int(bar), Fraction(beat).limit_denominator(10_000), Fraction(fraction).limit_denominator(10_000), field=where.split(": ", 1)[-1])
     return float(tick)
 
