@@ -89,6 +89,15 @@ def mono_source(audio: np.ndarray) -> np.ndarray:
     return (audio[0] + audio[1]) * np.float32(1.0 / math.sqrt(2.0))
 
 
+def _dot(a: np.ndarray, b: np.ndarray, chunk: int = 1 << 20) -> float:
+    """Sum of a * b in float64, chunk by chunk with numpy's pairwise sum.
+
+    Not BLAS: its threaded dot product may split the sum differently on another machine,
+    and the result sets the loudness gain, so outputs would differ in their last bits.
+    """
+    return float(sum(np.sum(a[i:i + chunk] * b[i:i + chunk], dtype=np.float64) for i in range(0, a.shape[0], chunk)))
+
+
 def _level(control: Control) -> np.ndarray:
     return 10.0 ** (control.gain_db / 20.0) / np.maximum(control.distance_m, MIN_DISTANCE_M)
 
@@ -204,8 +213,7 @@ def _render_binaural(source, sample_rate_hz, control: Control, block: int, head_
     shadow = lfilter(b.astype(np.float32), a.astype(np.float32), padded)
 
     # Loudness: an ear, s + a * shadow, has the energy A + 2 a B + a^2 C over the whole source.
-    energy = float(np.dot(source, source))
-    cross, shadow_energy = float(np.dot(padded, shadow)), float(np.dot(shadow, shadow))
+    energy, cross, shadow_energy = _dot(source, source), _dot(padded, shadow), _dot(shadow, shadow)
 
     def ear_energy(a):
         return energy + 2.0 * a * cross + a * a * shadow_energy
