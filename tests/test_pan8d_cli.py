@@ -141,6 +141,9 @@ def test_chain_slot_moves_the_dry_and_wet_buses(files):
     for path in (dry, wet):
         rendered, _ = soundfile.read(str(path), always_2d=True)
         assert abs(rendered[:50, 1]).max() < 1e-5 and abs(rendered[-50:, 0]).max() < 1e-3
+    first = dry.read_bytes()
+    assert run_cli(process_stem.main, [str(stem), "--params", str(params), "--score", str(score_json), "--dry", str(dry), "--wet", str(wet)]) == 0
+    assert dry.read_bytes() == first  # deterministic: same inputs, same bytes
 
 
 def test_chain_slot_names_the_params_field(files, capsys):
