@@ -117,6 +117,13 @@ endif
 ## audio: the master mix, build/mix/master.wav
 audio: $(BUILD)/mix/master.wav
 
+## out/<piece>-pan.png: each part's 8D azimuth over time with barlines, above the L/R level of its dry bus
+$(OUT)/$(PIECE)-pan.png: $(BUILD)/score/score.json $(PARTS:%=$(BUILD)/params/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(BUILD)/params/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan"
+
+## preview: pictures of the piece: out/<piece>-pan.png
+preview: $(OUT)/$(PIECE)-pan.png
+
 ## demo: set-up, then the demo piece end to end
 demo: $(BUILD)/mix/master.wav
 	@echo "demo: the master mix is $(BUILD)/mix/master.wav"
@@ -145,4 +152,4 @@ help:
 %/:
 	mkdir -p $@
 
-.PHONY: setup doctor audio demo test bench clean clean-all help
+.PHONY: setup doctor audio demo preview test bench clean clean-all help

@@ -3,7 +3,7 @@
 Inputs:  STEM (build/stems/<part>.wav), SCORE_JSON (tempo map for 8D pan automation)
 Outputs: DRY and WET (float32 WAV, same length as the stem)
 Params:  parts.<part>.gain_db, .mute, .tremolo.*, .reverb.*, .pan (8D automation slot)
-Chains:  dry = tremolo -> gain;  wet = tremolo -> 8D pan -> reverb (wet only) -> gain
+Chains:  dry = tremolo -> 8D pan -> gain;  wet = tremolo -> 8D pan -> reverb (wet only) -> gain
 """
 
 from __future__ import annotations

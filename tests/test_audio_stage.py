@@ -45,8 +45,8 @@ def test_demo_stems_count_length_alignment_and_sound(tmp_path):
     score = load_score_json(score_json)
     stems = sorted((tmp_path / "stems").glob("*.wav"))
     assert [p.stem for p in stems] == sorted(["glockenspiel", "vibraphone", "marimba"])
-    expected = round((MusicalClock(score).duration_s + 3.0) * 48000)
-    clock = MusicalClock(score)
+    expected = round((MusicalClock.from_score(score).duration_s + 3.0) * 48000)
+    clock = MusicalClock.from_score(score)
     for path in stems:
         info = soundfile.info(str(path))
         assert (info.samplerate, info.channels, info.frames) == (48000, 2, expected)

@@ -110,7 +110,7 @@ def test_musicxml_pickup_ties_chords_voices_transposition_and_tempo_inside_a_bar
     assert [(t.tick, t.us_per_quarter) for t in score.tempos] == [(0, round(60e6 / 90)), (3 * q, 1_000_000)]
     assert [(m.tick, m.numerator, m.denominator) for m in score.meters] == [(0, 3, 4), (4 * q, 6, 8)]
 
-    clock = MusicalClock(score)
+    clock = MusicalClock.from_score(score)
     assert clock.position_to_seconds(1) == pytest.approx(60 / 90)
     # Bar 1 beat 3 is after the tempo change at the 2nd beat of bar 1 (two beats at 90, then one at 60).
     assert clock.position_to_seconds(1, 3) == pytest.approx(60 / 90 + 2 * 60 / 90)
@@ -129,8 +129,8 @@ def test_mxl_archive_is_read(tmp_path):
 def test_bar_outside_the_score_is_an_error(tmp_path):
     path = tmp_path / "s.musicxml"
     path.write_text(MUSICXML)
-    clock = MusicalClock(read_score(path), where="params.yaml: parts.marimba.pan")
-    with pytest.raises(DreamreelError, match="bar 9 is outside the score"):
+    clock = MusicalClock.from_score(read_score(path), where="params.yaml: parts.marimba.pan")
+    with pytest.raises(DreamreelError, match="bar 9 is outside the piece"):
         clock.position_to_tick(9)
 
 
@@ -140,7 +140,7 @@ def test_demo_score_has_three_tuned_percussion_parts_tempo_and_meter_changes():
     assert {p.program for p in score.parts} == {9, 11, 12}  # GM glockenspiel, vibraphone, marimba
     assert len({t.us_per_quarter for t in score.tempos}) >= 2
     assert len({(m.numerator, m.denominator) for m in score.meters}) >= 2
-    assert 30 <= MusicalClock(score).duration_s <= 60
+    assert 30 <= MusicalClock.from_score(score).duration_s <= 60
 
 
 @pytest.mark.parametrize(

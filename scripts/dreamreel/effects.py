@@ -4,8 +4,11 @@ Each effect is a callable ``effect(audio, sample_rate_hz) -> audio`` on float32
 (channels, samples) audio, so a chain is a plain list, applied in order. The chains of
 one part, from its params (``parts.<name>``):
 
-- dry: tremolo -> gain
+- dry: tremolo -> 8D pan -> gain
 - wet: tremolo -> 8D pan -> reverb (wet only) -> gain
+
+The 8D pan sits in both: the direct sound (dry bus) is what moves around the head, and
+the reverb (wet bus) is of the moving source, wide and still around it.
 
 SoX works in fixed point internally and clips at full scale, so audio goes into SoX with
 12 dB of headroom and the level is restored afterwards; gain is applied last, in floating
@@ -92,17 +95,18 @@ class Reverb:
 def part_chains(settings: dict, *, pan: Effect | None = None) -> tuple[list[Effect], list[Effect]]:
     """The dry and wet chains of one part from its params (``parts.<name>``).
 
-    ``pan`` fills the 8D panning slot of the wet chain, between tremolo and reverb, so the
+    ``pan`` fills the 8D panning slot of both chains, after tremolo: the dry bus carries
+    the moving direct sound, and in the wet chain the pan comes before the reverb, so the
     reverb is of the moving source and stays wide and still around it.
     """
     front: list[Effect] = []
     if settings.get("tremolo"):
         front.append(Tremolo(**settings["tremolo"]))
     gain = Gain(settings["gain_db"])
+    if pan is not None:
+        front.append(pan)
     dry = front + [gain]
     wet = list(front)
-    if pan is not None:
-        wet.append(pan)
     if settings.get("reverb"):
         wet.append(Reverb(**settings["reverb"]))
     wet.append(gain)

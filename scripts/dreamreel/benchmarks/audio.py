@@ -33,7 +33,7 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
     score_json = work / "score.json"
     m = measure(python_script("parse_score") + [ROOT / "scores/demo.musicxml", score_json])
     score = load_score_json(score_json)
-    duration_s = MusicalClock(score).duration_s + 3.0
+    duration_s = MusicalClock.from_score(score).duration_s + 3.0
     what = f"demo score, {len(score.parts)} parts, {duration_s:.1f} s"
     rows = [_row("parse_score", what, duration_s, m)]
 

@@ -1,0 +1,145 @@
+"""8D pan speed and memory: binaural and equal-power rendering against the old per-millisecond loop.
+
+Rows (all measured in this run, each in its own child interpreter so peak RSS is its own):
+
+- ``pan8d binaural`` and ``pan8d pan`` on a 3-minute 48 kHz stereo stem (quick: 20 s):
+  automation (an orbit, one turn per 4/4 bar at 120 BPM) evaluated, smoothed and rendered.
+  ``peak_over_input`` is the child's peak RSS (interpreter, numpy and scipy included) over
+  the input's size in memory (float32).
+- ``old per-ms loop`` on a 45 s stem (quick: 3 s): the old tool's method reimplemented
+  minimally as the baseline: 1 ms chunks, pydub's pan law (+|p| 3 dB on one side,
+  2 - 2^|p| on the other), 16-bit samples, and the output grown by concatenation in the
+  loop (``out = out + chunk``, as AudioSegment addition does, which copies: quadratic).
+- ``per-ms loop, preallocated``: the same loop writing into a preallocated array (linear
+  time): the fairest form of a chunked loop, for honesty about where the speed-up comes from.
+- ``pan8d pan (45 s)`` and ``pan8d binaural (45 s)``: our renderer on the same 45 s input,
+  with ``x_vs_old_loop`` and ``x_vs_preallocated_loop`` ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RATE = 48_000
+REPEATS = 3
+
+
+def _stem(seconds: float):
+    import numpy as np
+
+    rng = np.random.default_rng(20_26)
+    return (rng.standard_normal((2, int(seconds * RATE))) * 0.1).astype(np.float32)
+
+
+def _automation(seconds: float):
+    from dreamreel.automation import parse_automation
+    from dreamreel.musical_time import MusicalClock
+    from dreamreel.score import MeterChange, Score, TempoChange
+
+    bars = int(seconds / 2) + 2  # 4/4 at 120 BPM: 2 s a bar
+    score = Score(480, [], [TempoChange(0, 500_000)], [MeterChange(0, 4, 4)], [i * 1920 for i in range(bars + 1)])
+    spec = [{"from": 1, "to": bars, "curve": "orbit", "azimuth_deg": 0, "period_beats": 4}]
+    return parse_automation(spec, MusicalClock.from_score(score), where="benchmark")
+
+
+def _ours(seconds: float, mode: str) -> dict:
+    from dreamreel.binaural import render
+
+    audio = _stem(seconds)
+    automation = _automation(seconds)
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        control = automation.control(audio.shape[-1], RATE)
+        render(audio, RATE, control, mode=mode)
+        times.append(time.perf_counter() - start)
+    return {"seconds": min(times), "input_mb": audio.nbytes / 2**20}
+
+
+def _pydub_gains(pan: float) -> tuple[float, float]:
+    """pydub's pan law: the side panned to is boosted by |p| * 3 dB, the other scaled by 2 - 2^|p|."""
+    boost = 10 ** (abs(pan) * 3.0 / 20)
+    reduce = 2 - 2 ** abs(pan)
+    return (reduce, boost) if pan > 0 else (boost, reduce)
+
+
+def _old_loop(seconds: float, grow: bool) -> dict:
+    import numpy as np
+
+    audio = _stem(seconds)
+    pcm = np.clip(audio.T * 32767, -32768, 32767).astype(np.int16)  # interleaved 16-bit, as pydub holds it
+    automation = _automation(seconds)
+    count_ms = pcm.shape[0] * 1000 // RATE
+    pans = np.sin(np.radians(automation.evaluate(np.arange(count_ms) / 1000.0, end_s=seconds)[0]))
+    per_ms = RATE // 1000
+    start = time.perf_counter()
+    if grow:
+        out = b""
+        for index in range(count_ms):
+            left, right = _pydub_gains(float(pans[index]))
+            chunk = pcm[index * per_ms:(index + 1) * per_ms] * np.array([left, right])
+            out = out + np.clip(chunk, -32768, 32767).astype(np.int16).tobytes()
+    else:
+        out = np.empty((count_ms * per_ms, 2), dtype=np.int16)
+        for index in range(count_ms):
+            left, right = _pydub_gains(float(pans[index]))
+            chunk = pcm[index * per_ms:(index + 1) * per_ms] * np.array([left, right])
+            out[index * per_ms:(index + 1) * per_ms] = np.clip(chunk, -32768, 32767)
+    return {"seconds": time.perf_counter() - start, "input_mb": audio.nbytes / 2**20}
+
+
+def _measure(job: str, *args) -> dict:
+    """Run ``job(*args)`` of this module in a fresh interpreter; its result plus its own peak RSS.
+
+    A subprocess (not a fork of the caller) so the peak is of this job alone, whatever the
+    caller holds; ``os.wait4`` gives the child's resource usage.
+    """
+    code = (
+        "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
+        "from dreamreel.benchmarks import pan; "
+        f"print(json.dumps(pan.{job}(*json.loads(sys.argv[2]))))"
+    )
+    scripts = str(Path(__file__).resolve().parents[2])
+    process = subprocess.Popen([sys.executable, "-c", code, json.dumps([scripts]), json.dumps(list(args))], stdout=subprocess.PIPE)
+    output = process.stdout.read()
+    process.stdout.close()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"benchmark child {job}{args} failed (wait status {status})")
+    result = json.loads(output)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
+def run(out_dir: Path, quick: bool) -> list[dict]:
+    long_s = 20.0 if quick else 180.0
+    short_s = 3.0 if quick else 45.0
+    long_name = f"{long_s:g} s 48 kHz stereo stem"
+    short_name = f"{short_s:g} s 48 kHz stereo stem"
+    rows = []
+    for mode in ("binaural", "pan"):
+        result = _measure("_ours", long_s, mode)
+        rows.append({
+            "stage": f"pan8d {mode}", "input": long_name, "seconds": result["seconds"], "x_realtime": long_s / result["seconds"],
+            "peak_rss_mb": result["peak_rss_mb"], "peak_over_input": result["peak_rss_mb"] / result["input_mb"],
+        })
+    old = _measure("_old_loop", short_s, True)
+    preallocated = _measure("_old_loop", short_s, False)
+    rows.append({"stage": "old per-ms loop (baseline)", "input": short_name, "seconds": old["seconds"],
+                 "x_realtime": short_s / old["seconds"], "peak_rss_mb": old["peak_rss_mb"]})
+    rows.append({"stage": "per-ms loop, preallocated (baseline)", "input": short_name, "seconds": preallocated["seconds"],
+                 "x_realtime": short_s / preallocated["seconds"], "peak_rss_mb": preallocated["peak_rss_mb"]})
+    for mode in ("pan", "binaural"):
+        result = _measure("_ours", short_s, mode)
+        rows.append({
+            "stage": f"pan8d {mode} ({short_s:g} s)", "input": short_name, "seconds": result["seconds"],
+            "x_realtime": short_s / result["seconds"], "peak_rss_mb": result["peak_rss_mb"],
+            "x_vs_old_loop": old["seconds"] / result["seconds"],
+            "x_vs_preallocated_loop": preallocated["seconds"] / result["seconds"],
+        })
+    return rows
