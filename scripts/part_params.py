@@ -5,6 +5,8 @@ Inputs:  SCORE_JSON (build/score/score.json), PARTS_JSON (build/params/parts.jso
 Outputs: OUT_DIR/<part>.json for each part of the score (its own settings, else the
          defaults), rewritten only when changed; MAKEFILE defining PARTS.
 Params:  parts.<part>.*, part_defaults.*
+Checks:  part names against the score, and each part's 8D pan automation against the
+         score's bars, so a mistake stops make before any audio is rendered.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import sys
 from pathlib import Path
 
 from dreamreel.atomic import replace_if_changed, write_bytes_atomic
+from dreamreel.automation import parse_automation
 from dreamreel.errors import DreamreelError, run_cli
 from dreamreel.params import _suggest, canonical_json, read_section
+from dreamreel.musical_time import MusicalClock
 from dreamreel.score import load_score_json
 
 
@@ -39,6 +43,11 @@ def main(argv=None) -> int:
                 f"{args.params_name}: parts.{name}", f"the score {score.source} has no part '{name}'",
                 f"{_suggest(name, names)} (the score's parts: {', '.join(names)})",
             )
+    clock = MusicalClock.from_score(score, where=args.params_name)
+    for name in names:
+        pan = named.get(name, defaults).get("pan")
+        if pan is not None:
+            parse_automation(pan, clock, where=f"{args.params_name}: parts.{name}.pan")
     for name in names:
         replace_if_changed(args.out_dir / f"{name}.json", canonical_json(named.get(name, defaults)))
     write_bytes_atomic(args.makefile, f"# Written by scripts/part_params.py from {score.source}; do not edit.\nPARTS := {' '.join(names)}\n".encode())

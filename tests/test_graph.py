@@ -116,3 +116,12 @@ def test_song_replaces_the_score_and_switching_back_rebuilds(piece):
     assert soundfile.info(str(piece / "build/mix/master.wav")).frames == pytest.approx(48000 * 48000 / 22050, abs=2)
     result = make(piece, "audio")  # back to the score: the master must come from the mix again
     assert "scripts/mix.py" in result.stdout
+
+
+def test_bad_pan_automation_stops_make_before_any_audio_is_rendered(tmp_path):
+    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
+    (tmp_path / "params.yaml").write_text(PARAMS.replace("vibraphone: {gain_db: -2}", "vibraphone: {pan: [{from: 1, to: 7, curve: orbit, azimuth_deg: 0}]}"))
+    result = make(tmp_path, "audio", check=False)
+    assert result.returncode != 0
+    assert "parts.vibraphone.pan" in result.stderr and "bar 7" in result.stderr
+    assert "render_stems.py" not in result.stdout and not (tmp_path / "build/stems").exists()
