@@ -144,7 +144,8 @@ class TFNetworkRecord:
         self.state: dict | None = None
 
     def __setstate__(self, state: Any) -> None:
-        if self.state is not None or not isinstance(state, dict):
+        # NEWOBJ creates instances with __new__ alone, so the slot may be unset.
+        if getattr(self, "state", None) is not None or not isinstance(state, dict):
             raise Refused("a TensorFlow network's state must be one dict")
         self.state = state
 
@@ -157,13 +158,11 @@ class NamespaceRecord:
 
     __slots__ = ("values",)
 
-    def __init__(self, *args: Any) -> None:
-        if args:
-            raise Refused("argparse.Namespace takes no positional arguments")
-        self.values: dict = {}
+    def __init__(self, **values: Any) -> None:
+        self.values: dict = dict(values)
 
     def __setstate__(self, state: Any) -> None:
-        if not isinstance(state, dict):
+        if getattr(self, "values", None) or not isinstance(state, dict):
             raise Refused("argparse.Namespace state must be a dict")
         self.values = dict(state)
 
@@ -350,10 +349,6 @@ def _record_persistent(meta: Any) -> PersistentRecord:
     return PersistentRecord(class_name, state, version, digest)
 
 
-def _tf_network() -> TFNetworkRecord:
-    return TFNetworkRecord()
-
-
 def _np_reconstruct(subtype: Any, shape: Any, dtype_code: Any) -> NdarrayRecord:
     """``numpy.core.multiarray._reconstruct``: only plain ndarrays; BUILD fills in the data."""
     if subtype is not _NDARRAY_MARKER:
@@ -417,7 +412,7 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _record_persistent,
     ("dnnlib.util", "EasyDict"): AttrDict,
     ("dnnlib", "EasyDict"): AttrDict,
-    ("dnnlib.tflib.network", "Network"): _tf_network,
+    ("dnnlib.tflib.network", "Network"): TFNetworkRecord,
     ("argparse", "Namespace"): NamespaceRecord,
     ("numpy", "ndarray"): _NDARRAY_MARKER,
     ("numpy", "dtype"): _np_dtype,
