@@ -202,7 +202,7 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
                 value = DEFAULT_MAPPING_LR
                 notes.append(f"{path}: learning-rate multiplier not recorded; assumed {DEFAULT_MAPPING_LR}")
             lrs.add(_number_or_none(value, where, f"{path}.lr_multiplier"))
-    if len(lrs) != 1 or None in lrs:
+    if len(lrs) != 1 or None in lrs or min(lrs) <= 0:
         raise _fail(where, f"mapping layers disagree on their learning-rate multiplier ({sorted(map(str, lrs))})")
     embed_found, embed_lr = _record_setting(records.get("mapping.embed"), "lr_multiplier")
     if embed_found and _number_or_none(embed_lr, where, "mapping.embed.lr_multiplier") != 1.0:
@@ -227,6 +227,8 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
     if len(clamps) > 1:
         raise _fail(where, f"synthesis layers use different conv_clamp values ({sorted(map(str, clamps))}); not supported")
     conv_clamp = clamps.pop() if clamps else None
+    if conv_clamp is not None and conv_clamp <= 0:
+        raise _fail(where, f"conv_clamp {conv_clamp!r} must be positive")
 
     declared = {key: kwargs[key] for key in ("z_dim", "c_dim", "w_dim", "img_resolution", "img_channels") if key in kwargs}
     if "architecture" in synthesis_kwargs:
@@ -368,12 +370,16 @@ def nvlabs_tensorflow(top: Any, where: str) -> Converted:
         if key in settings and settings[key] != expected:
             raise _fail(where, f"TensorFlow setting {key} = {settings[key]!r} is not supported (only {expected!r})")
     kernel = settings.get("resample_kernel", [1, 3, 3, 1])
-    if list(kernel) != [1, 3, 3, 1]:
+    if not isinstance(kernel, (list, tuple)) or list(kernel) != [1, 3, 3, 1]:
         raise _fail(where, f"resample_kernel {kernel!r} is not supported (only [1, 3, 3, 1])")
     lr = _number_or_none(settings.get("mapping_lrmul", DEFAULT_MAPPING_LR), where, "mapping_lrmul")
+    if lr is None or lr <= 0:
+        raise _fail(where, f"mapping_lrmul {lr!r} must be a positive number")
     if "mapping_lrmul" not in settings:
         notes.append(f"mapping_lrmul not recorded; assumed {DEFAULT_MAPPING_LR}")
     conv_clamp = _number_or_none(settings.get("conv_clamp"), where, "conv_clamp")
+    if conv_clamp is not None and conv_clamp <= 0:
+        raise _fail(where, f"conv_clamp {conv_clamp!r} must be positive")
     known = {"latent_size", "label_size", "dlatent_size", "resolution", "num_channels", "mapping_layers", "mapping_lrmul",
              "nonlinearity", "mapping_nonlinearity", "normalize_latents", "resample_kernel", "conv_clamp", "architecture"}
     for key in sorted(set(settings) - known - _TF_IGNORED_KWARGS):
@@ -478,6 +484,8 @@ def rosinality(top: Any, where: str) -> Converted:
     lr = DEFAULT_MAPPING_LR
     if isinstance(args, NamespaceRecord) and "lr_mlp" in args.values:
         lr = _number_or_none(args.values["lr_mlp"], where, "args.lr_mlp")
+        if lr is None or lr <= 0:
+            raise _fail(where, f"args.lr_mlp {lr!r} must be a positive number")
     else:
         notes.append(f"mapping learning-rate multiplier (lr_mlp) not recorded; assumed rosinality's default {DEFAULT_MAPPING_LR}")
     return Converted(family="rosinality", network=network, arrays=arrays, mapping_lr_multiplier=lr, conv_clamp=None,
@@ -525,7 +533,7 @@ def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig:
     img_channels = shape(f"synthesis.b{resolution}.torgb.weight", 4)[0]
     architecture = "resnet" if any(name.endswith(".skip.weight") for name in shapes) else "skip"
     use_noise = "synthesis.b4.conv1.noise_strength" in shapes
-    if z_dim < 0 or min(w_dim, img_channels, *channels.values()) <= 0:
+    if z_dim < 0 or min(z_dim + embed_features, w_dim, img_channels, *channels.values()) <= 0:
         raise _fail(where, "tensor shapes do not describe a StyleGAN2 generator")
     if img_channels not in (1, 3):
         raise _fail(where, f"generator makes {img_channels}-channel images; only 1 (grey) or 3 (RGB) are supported")
