@@ -60,12 +60,13 @@ def num_ws_for(resolution: int) -> int:
 
 
 def ws_resolutions(resolution: int) -> list[int]:
-    """The resolution of the layer each w vector drives (index i -> pixels), shape (num_ws,).
+    """The resolution of the first layer each w vector drives (index i -> pixels), shape (num_ws,).
 
-    w 0 drives the 4x4 convolution; w 2k-1 and w 2k drive the two convolutions of block
-    4*2^k; the last one drives only the final ToRGB, at full resolution.
+    w 0 drives the 4x4 convolution, w 1 the 4x4 ToRGB (and the up-sampling convolution of
+    block 8), and so on: two ws per resolution, ``4 * 2**(i // 2)``. This is the usual
+    split of StyleGAN's styles: ws 0-3 coarse (4-8 px), 4-7 middle (16-32 px), the rest fine.
     """
-    return [min(4 * 2 ** ((index + 1) // 2), resolution) for index in range(num_ws_for(resolution))]
+    return [4 * 2 ** (index // 2) for index in range(num_ws_for(resolution))]
 
 
 @dataclass(frozen=True)
