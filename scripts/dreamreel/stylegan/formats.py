@@ -200,7 +200,9 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
                 found, value = True, mapping_kwargs["lr_multiplier"]
             if not found:
                 value = DEFAULT_MAPPING_LR
-                notes.append(f"{path}: learning-rate multiplier not recorded; assumed {DEFAULT_MAPPING_LR}")
+                note = f"mapping learning-rate multiplier not recorded; assumed {DEFAULT_MAPPING_LR}"
+                if note not in notes:
+                    notes.append(note)
             lrs.add(_number_or_none(value, where, f"{path}.lr_multiplier"))
     if len(lrs) != 1 or None in lrs or min(lrs) <= 0:
         raise _fail(where, f"mapping layers disagree on their learning-rate multiplier ({sorted(map(str, lrs))})")
@@ -221,7 +223,8 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
             if not found:
                 found, value = fallback_found, fallback
             if not found:
-                notes.append(f"{path}: conv_clamp not recorded; assumed none")
+                if "conv_clamp not recorded; assumed none" not in notes:
+                    notes.append("conv_clamp not recorded; assumed none")
                 value = None
             clamps.add(_number_or_none(value, where, f"{path}.conv_clamp"))
     if len(clamps) > 1:
