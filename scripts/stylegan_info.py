@@ -1,0 +1,41 @@
+"""Prints what the safe loader finds in a StyleGAN model file (writes no file).
+
+Input: a StyleGAN2 generator file — an NVlabs .pkl (stylegan2-ada-pytorch, the stylegan3
+repository with cfg stylegan2, or TensorFlow StyleGAN2/ADA) or a rosinality .pt.
+Output: family, container, resolution, z/w sizes, num_ws, conditioning and settings on
+stdout. Nothing in the file is executed. Params keys: none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dreamreel.errors import run_cli
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="the .pkl or .pt file")
+    parser.add_argument("--build", action="store_true", help="also build the generator and render one 4-frame check batch")
+    args = parser.parse_args(argv)
+
+    from dreamreel.stylegan.loader import build_generator, inspect_model
+
+    info, converted = inspect_model(args.model)
+    for line in info.describe():
+        print(line)
+    if args.build:
+        import torch
+
+        generator = build_generator(info.config, converted.arrays, args.model)
+        with torch.no_grad():
+            z = torch.randn([4, info.config.z_dim], generator=torch.Generator().manual_seed(0))
+            c = torch.eye(info.config.c_dim)[torch.arange(4) % info.config.c_dim] if info.config.c_dim else None
+            images = generator(z, c, truncation_psi=0.7)
+        print(f"check         rendered {tuple(images.shape)}, pixel range [{images.min():.2f}, {images.max():.2f}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
