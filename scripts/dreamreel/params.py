@@ -7,7 +7,8 @@ Every tunable of a piece lives in ``params.yaml``, one top-level section per sta
 A JSON file is rewritten only when its bytes change, so Make reruns exactly the stages
 whose parameters moved.
 
-Modules that own a stage declare their section's schema here, in :data:`SCHEMA`.
+The sections themselves are declared in :mod:`dreamreel.schema` (and by the modules that
+own a stage); this module holds the machinery.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -54,85 +54,6 @@ class Section:
     help: str = ""
     optional: bool = False
     enabled_by_default: bool = True
-
-
-# ---------------------------------------------------------------------------------------
-# The schema. Units are in the names; ranges are the ones that make musical sense.
-# ---------------------------------------------------------------------------------------
-
-PIECE = Section(
-    {
-        "name": Field("demo", "str", "name of the piece: out/<name>.mp4", check=lambda v: None if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v) else f"{v!r} cannot be a file name: use letters, digits, '.', '_' and '-'"),
-        "score": Field(None, "str", "score file (.mid, .musicxml, .mxl, .mscz, .mscx)", nullable=True),
-        "song": Field(None, "str", "a finished song (.wav .flac .mp3 .ogg) that replaces the score stages", nullable=True),
-        "title": Field("", "str", "title shown in the video and stored in its metadata"),
-    },
-    help="what the piece is and where its source lives",
-)
-
-STEMS = Section(
-    {
-        "soundfont": Field("auto", "str", "General MIDI .sf2 file, or auto for the first one installed"),
-        "synth_gain": Field(0.5, "number", "FluidSynth master gain (linear)", minimum=0.01, maximum=10.0),
-        "tail_s": Field(3.0, "number", "silence kept after the last bar so reverb can ring out", minimum=0.0, maximum=60.0),
-    },
-    help="rendering the score to one WAV per part",
-)
-
-TREMOLO = Section(
-    {
-        "speed_hz": Field(6.0, "number", "tremolo rate", minimum=0.1, maximum=100.0),
-        "depth_pct": Field(33.0, "number", "tremolo depth", minimum=0.0, maximum=100.0),
-    },
-    help="SoX tremolo; null switches it off",
-    optional=True,
-    enabled_by_default=False,
-)
-
-REVERB = Section(
-    {
-        "reverberance_pct": Field(60.0, "number", "SoX reverberance (tail length)", minimum=0.0, maximum=100.0),
-        "hf_damping_pct": Field(50.0, "number", "SoX high-frequency damping", minimum=0.0, maximum=100.0),
-        "room_scale_pct": Field(55.0, "number", "SoX room scale", minimum=0.0, maximum=100.0),
-        "stereo_depth_pct": Field(100.0, "number", "SoX stereo depth", minimum=0.0, maximum=100.0),
-        "pre_delay_ms": Field(0.0, "number", "delay before the reverb starts", minimum=0.0, maximum=500.0),
-        "wet_gain_db": Field(0.0, "number", "gain of the reverberated signal", minimum=-60.0, maximum=20.0),
-    },
-    help="SoX reverb of the wet bus (wet only: the dry signal goes to the dry bus)",
-    optional=True,
-    enabled_by_default=True,
-)
-
-PART = Section(
-    {
-        "gain_db": Field(0.0, "number", "level of this part before the buses", minimum=-96.0, maximum=40.0),
-        "mute": Field(False, "bool", "leave this part out of the mix"),
-        "tremolo": TREMOLO,
-        "reverb": REVERB,
-        "pan": Field(None, "any", "8D pan automation (keyframes in bars and beats); null = centre", nullable=True),
-    },
-    help="processing of one part: parts.<part name>",
-)
-
-MIX = Section(
-    {
-        "dry_gain_db": Field(0.0, "number", "level of the dry bus", minimum=-96.0, maximum=40.0),
-        "wet_gain_db": Field(-6.0, "number", "level of the wet (reverb, 8D) bus", minimum=-96.0, maximum=40.0),
-        "loudness_lufs": Field(-14.0, "number", "integrated loudness of the master (ITU-R BS.1770)", minimum=-60.0, maximum=-5.0),
-        "true_peak_dbtp": Field(-1.0, "number", "ceiling for the master's true peak", minimum=-20.0, maximum=0.0),
-        "normalize_song": Field(False, "bool", "also loudness-normalise a SONG (it is usually mastered already)"),
-    },
-    help="summing the buses into build/mix/master.wav",
-)
-
-# Sections that other stages own are added to this mapping by name.
-SCHEMA: dict[str, Section] = {
-    "piece": PIECE,
-    "stems": STEMS,
-    "part_defaults": PART,
-    "mix": MIX,
-}
-PARTS_KEY = "parts"
 
 
 # ---------------------------------------------------------------------------------------
@@ -256,6 +177,8 @@ class Params:
 
 def validate(data: Mapping[str, Any], source: str = "params.yaml") -> Params:
     """Validate a whole params mapping (as loaded from YAML)."""
+    from .schema import PART, PARTS_KEY, SCHEMA
+
     known = list(SCHEMA) + [PARTS_KEY]
     for key in data:
         if key not in known:
