@@ -75,8 +75,8 @@ def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], f
     cell_w = 4.0
     cell_h = cell_w * thumb_h / thumb_w + 0.45
     timeline_h = 1.6
-    fig = plt.figure(figsize=(cell_w * columns, timeline_h + 0.8 + cell_h * rows))
-    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[timeline_h] + [cell_h] * rows, hspace=0.25, wspace=0.04, left=0.03, right=0.99, top=1 - 0.55 / fig.get_figheight(), bottom=0.02)
+    fig = plt.figure(figsize=(cell_w * columns, timeline_h + 1.2 + cell_h * rows))
+    grid = fig.add_gridspec(rows + 1, columns, height_ratios=[timeline_h] + [cell_h] * rows, hspace=0.25, wspace=0.04, left=0.03, right=0.99, top=1 - 0.95 / fig.get_figheight(), bottom=0.02)
     fig.suptitle(title, color=FOREGROUND, fontsize=16, fontweight="bold", x=0.03, ha="left")
 
     times = features.times_s()
@@ -95,7 +95,7 @@ def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], f
     timeline.set_yticks([])
     _time_axis(timeline, duration)
     timeline.set_xlabel("time (s)" if duration <= 60 else "time (m:ss)", fontsize=9)
-    timeline.legend(loc="upper right", fontsize=8, frameon=False, ncols=2)
+    timeline.legend(loc="lower right", bbox_to_anchor=(1.0, 1.12), fontsize=9, frameon=False, ncols=2)
     for spine in ("top", "right", "left"):
         timeline.spines[spine].set_visible(False)
 
