@@ -110,6 +110,19 @@ def run_ffmpeg(tool: FFmpeg, args: Sequence[str], *, where: str) -> None:
         raise FFmpegError(where, f"ffmpeg failed (exit {result.returncode}): {stderr_tail(result.stderr)}", "read the message above; the full command is in the ffmpeg_tools.run_ffmpeg call")
 
 
+def psnr_db(tool: FFmpeg, distorted: str | os.PathLike, reference: str | os.PathLike) -> float:
+    """Average PSNR (dB, all planes) of ``distorted`` against ``reference`` (same size and frame count)."""
+    argv = [tool.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info", "-i", str(distorted), "-i", str(reference), "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"]
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise FFmpegError(str(distorted), f"PSNR against {reference} failed: {stderr_tail(result.stderr)}", "are both videos the same size?")
+    for line in reversed(result.stderr.splitlines()):
+        if "PSNR" in line and "average:" in line:
+            value = line.split("average:")[1].split()[0]
+            return float("inf") if value == "inf" else float(value)
+    raise FFmpegError(str(distorted), "ffmpeg printed no PSNR summary", "check the ffmpeg build's psnr filter")
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What the video stage needs to know about a file's first video stream.
