@@ -147,3 +147,15 @@ def test_not_a_video(tmp_path, capsys):
     frames.write_text("not a video")
     status, picture = run_compose(tmp_path, frames)
     assert_failed_cleanly(status, capsys, picture, "frames.mkv")
+
+
+def test_same_inputs_give_the_same_bytes(tmp_path):
+    frames = square_video(tmp_path / "frames.mkv", size=64, frames=3)
+    first = tmp_path / "a"
+    second = tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    status_a, picture_a = run_compose(first, frames)
+    status_b, picture_b = run_compose(second, frames)
+    assert status_a == status_b == 0
+    assert picture_a.read_bytes() == picture_b.read_bytes()
