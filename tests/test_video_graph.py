@@ -62,7 +62,9 @@ def test_fit_and_fill_keep_the_aspect(width, height):
     assert g["scaled_w"] % 2 == 0 and g["scaled_h"] % 2 == 0
     assert abs(g["scaled_w"] / g["scaled_h"] - width / height) < 0.05
     assert g["fill_w"] >= 1920 and g["fill_h"] >= 1080
-    assert g["pad_x"] * 2 + g["scaled_w"] == 1920 or g["pad_y"] * 2 + g["scaled_h"] in (1080, 1079)
+    # Even sizes centre exactly: the bars on both sides are equal.
+    assert g["pad_x"] * 2 + g["scaled_w"] == 1920 and g["pad_y"] * 2 + g["scaled_h"] == 1080
+    assert g["crop_x"] * 2 + 1920 == g["fill_w"] and g["crop_y"] * 2 + 1080 == g["fill_h"]
 
 
 def test_boomerang_frame_counts():

@@ -304,8 +304,6 @@ def render(params: Mapping[str, Any], shape: InputShape, *, filters_dir: str | P
         "pad_colour": quote_value(params["pad_colour"]),
         "time_base": f"{shape.fps.denominator}/{shape.fps.numerator}",
     }
-    if name == "fill-1080p":
-        values["scaled_w"], values["scaled_h"] = values["fill_w"], values["fill_h"]
 
     stages: list[tuple[str, dict[str, Any]]] = [("timing", {})]
 
