@@ -15,7 +15,9 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -92,6 +94,15 @@ def detect_script_option(ffmpeg: str) -> str:
     raise DreamreelError(ffmpeg, "takes neither -/filter_complex FILE nor -filter_complex_script FILE", "use ffmpeg 4.4 or newer (set FFMPEG=/path/to/ffmpeg)")
 
 
+def _end_with_parent() -> None:
+    """In the child, before exec: ask Linux to stop ffmpeg if the Python process dies, so a
+    killed stage does not leave an encoder writing on in the background."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
     """The last non-empty lines of a tool's stderr, joined into one line."""
     kept = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -105,7 +116,7 @@ def run_ffmpeg(tool: FFmpeg, args: Sequence[str], *, where: str) -> None:
     last lines of ffmpeg's stderr when it fails.
     """
     argv = [tool.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = subprocess.run(argv, capture_output=True, text=True, preexec_fn=_end_with_parent if sys.platform.startswith("linux") else None)
     if result.returncode != 0:
         raise FFmpegError(where, f"ffmpeg failed (exit {result.returncode}): {stderr_tail(result.stderr)}", "read the message above; the full command is in the ffmpeg_tools.run_ffmpeg call")
 

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 EDGE_PX = 512
 FPS = 30
 CRF = 18
@@ -42,13 +44,35 @@ def _timed(argv: list[str]) -> tuple[float, float, float]:
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
+def _frame(index: int, grid: np.ndarray) -> bytes:
+    """A GAN-like RGB frame: smooth colour fields drifting over time plus finer texture."""
+    y, x = grid
+    t = index / FPS
+    layers = []
+    for channel in range(3):
+        phase = 2.1 * channel
+        smooth = np.sin(3.0 * x + 1.3 * np.sin(2.0 * y + 0.4 * t + phase) + 0.7 * t) + np.sin(4.0 * np.hypot(x - 0.3 * np.sin(0.2 * t), y - 0.5) - 0.9 * t + phase)
+        detail = 0.35 * np.sin(40.0 * x + 9.0 * np.sin(6.0 * y + t + phase)) * np.sin(37.0 * y - 1.5 * t)
+        layers.append(smooth + detail)
+    image = np.stack(layers, axis=-1)
+    return np.clip((image + 2.35) * (255.0 / 4.7), 0, 255).astype(np.uint8).tobytes()
+
+
 def _source(folder: Path, seconds: int) -> tuple[Path, Path]:
-    """A detailed, moving 512x512 RGB clip (FFV1, lossless) and a matching 48 kHz stereo WAV."""
+    """A moving 512x512 RGB clip (FFV1, lossless) and a matching 48 kHz stereo WAV."""
     frames = folder / "frames.mkv"
     audio = folder / "master.wav"
     if not frames.exists():
-        generator = f"mandelbrot=size={EDGE_PX}x{EDGE_PX}:rate={FPS}:start_scale=2.5:end_scale=0.002,hue=h=30*t"
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", generator, "-frames:v", str(seconds * FPS), "-metadata", "model=benchmark", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(frames)], check=True)
+        grid = np.mgrid[0:EDGE_PX, 0:EDGE_PX].astype(np.float32) / EDGE_PX * 2.0
+        writer = subprocess.Popen(
+            ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{EDGE_PX}x{EDGE_PX}", "-r", str(FPS), "-i", "-", "-metadata", "model=benchmark", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(frames)],
+            stdin=subprocess.PIPE,
+        )
+        for index in range(seconds * FPS):
+            writer.stdin.write(_frame(index, grid))
+        writer.stdin.close()
+        if writer.wait() != 0:
+            raise RuntimeError("could not write the benchmark's source clip")
     if not audio.exists():
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:duration={seconds}", "-ac", "2", "-c:a", "pcm_s16le", str(audio)], check=True)
     return frames, audio
