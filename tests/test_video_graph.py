@@ -37,8 +37,7 @@ def test_mirror_geometry_is_exact_for_any_size(size):
     assert g["bottom_y"] + g["strip_px"] == g["half_px"]
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("graph", ["mirror-1080p", "fit-1080p", "fill-1080p"])
+@pytest.mark.parametrize("graph,size", [("mirror-1080p", size) for size in SIZES] + [(graph, size) for graph in ("fit-1080p", "fill-1080p") for size in (64, 101)])
 def test_every_graph_renders_and_ffmpeg_makes_1080p(tmp_path, size, graph):
     """The rendered text is a graph ffmpeg accepts, and it yields 1920x1080 frames."""
     rendered = render(params(graph=graph, fade_in_s=0.02, fade_out_s=0.02, title={"text": "x", "start_s": 0.0, "end_s": 0.05, "fade_s": 0.01}), shape(size, frames=2), filters_dir=FILTERS)

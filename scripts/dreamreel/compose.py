@@ -59,5 +59,5 @@ def compose_picture(
             "-fflags", "+bitexact",
             str(picture_tmp),
         ]
-        run_ffmpeg(tool, args, where=str(picture))
+        run_ffmpeg(tool, args, where=str(picture), fix=f"check {frames} and the video params (a colour or font ffmpeg does not know?)")
     return info

@@ -109,16 +109,16 @@ def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
     return " | ".join(kept[-lines:]) or "(no message)"
 
 
-def run_ffmpeg(tool: FFmpeg, args: Sequence[str], *, where: str) -> None:
+def run_ffmpeg(tool: FFmpeg, args: Sequence[str], *, where: str, fix: str = "ffmpeg's message says what it could not do") -> None:
     """Run ffmpeg with ``args`` (after the binary and the usual quiet flags).
 
     Raises :class:`FFmpegError` naming ``where`` (the output or input at stake) with the
-    last lines of ffmpeg's stderr when it fails.
+    last lines of ffmpeg's stderr and ``fix`` when it fails.
     """
     argv = [tool.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
     result = subprocess.run(argv, capture_output=True, text=True, preexec_fn=_end_with_parent if sys.platform.startswith("linux") else None)
     if result.returncode != 0:
-        raise FFmpegError(where, f"ffmpeg failed (exit {result.returncode}): {stderr_tail(result.stderr)}", "read the message above; the full command is in the ffmpeg_tools.run_ffmpeg call")
+        raise FFmpegError(where, f"ffmpeg failed (exit {result.returncode}): {stderr_tail(result.stderr)}", fix)
 
 
 def psnr_db(tool: FFmpeg, distorted: str | os.PathLike, reference: str | os.PathLike) -> float:

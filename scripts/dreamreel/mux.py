@@ -127,5 +127,5 @@ def mux(
             "-c:v", "copy", "-af", length, "-c:a", "flac", "-compression_level", str(params["flac_level"]),
             "-fflags", "+bitexact", str(mkv_tmp),
         ]
-        run_ffmpeg(tool, args, where=str(out_mp4))
+        run_ffmpeg(tool, args, where=str(out_mp4), fix=f"check {picture} and {audio}; rebuild them if they are damaged")
     return mux_plan
