@@ -159,3 +159,18 @@ def test_same_inputs_give_the_same_bytes(tmp_path):
     status_b, picture_b = run_compose(second, frames)
     assert status_a == status_b == 0
     assert picture_a.read_bytes() == picture_b.read_bytes()
+
+
+def test_title_font_from_a_file(tmp_path, monkeypatch):
+    import shutil
+
+    from dreamreel.video_graph import resolve_font
+
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(resolve_font("DejaVu Sans"), media / "Title.ttf")
+    monkeypatch.chdir(tmp_path)  # font paths in params are relative to where make runs
+    frames = square_video(tmp_path / "frames.mkv", size=64, frames=3)
+    status, picture = run_compose(tmp_path, frames, title={"text": "From a file", "font": "media/Title.ttf", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0})
+    assert status == 0
+    assert str(media / "Title.ttf") in (picture.parent / "graph.txt").read_text()

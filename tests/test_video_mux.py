@@ -140,3 +140,28 @@ def test_missing_audio_is_an_error(tmp_path, capsys, picture_30):
     picture = picture_30
     status, mp4, mkv = run_mux(tmp_path, picture, tmp_path / "mix" / "master.wav")
     assert_failed_cleanly(status, capsys, mp4, mkv, needles=("master.wav", "not found"))
+
+
+def info(frames: int, fps: Fraction):
+    from dreamreel.ffmpeg_tools import VideoInfo
+
+    return VideoInfo("picture.mkv", 1920, 1080, "yuv420p", "h264", fps, float(frames / fps), frames)
+
+
+def test_plan_pads_the_audio_to_the_exact_picture_length():
+    from dreamreel.mux import plan
+
+    # 30 frames at 30000/1001 fps last 1.001 s: exactly 48048 samples at 48 kHz.
+    done = plan(info(30, Fraction(30000, 1001)), "master.wav", 1.0, sample_rate_hz=48000)
+    assert done.target_samples == 48048
+    assert done.pad_samples == 48
+
+
+def test_plan_rejects_audio_more_than_a_frame_away():
+    from dreamreel.errors import DreamreelError
+    from dreamreel.mux import plan
+
+    with pytest.raises(DreamreelError, match="more than one frame"):
+        plan(info(24, Fraction(24)), "master.wav", 1.0 + 1.5 / 24, sample_rate_hz=48000)
+    with pytest.raises(DreamreelError, match="stale"):
+        plan(info(24, Fraction(24)), "master.wav", 1.0 - 1.5 / 24, sample_rate_hz=48000)

@@ -80,18 +80,19 @@ def detect_script_option(ffmpeg: str) -> str:
 
     Tries a one-frame graph from a file, first with ``-/filter_complex`` (ffmpeg 7 and
     later; the old option is deprecated there and gone from newer builds), then with
-    ``-filter_complex_script`` (ffmpeg 4 to 6). Version strings are not parsed: distro
-    and git builds spell them in too many ways.
+    ``-filter_complex_script`` (ffmpeg 5 and 6). The probe also passes ``-fps_mode``
+    (ffmpeg 5.0 and later), which compose relies on. Version strings are not parsed:
+    distro and git builds spell them in too many ways.
     """
     with tempfile.TemporaryDirectory(prefix="dreamreel-ffmpeg-") as folder:
         script = Path(folder) / "probe-graph.txt"
         script.write_text("nullsrc=size=16x16:duration=0.04,format=yuv420p[out]\n", encoding="utf-8")
         for option in ("-/filter_complex", "-filter_complex_script"):
-            argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", option, str(script), "-map", "[out]", "-f", "null", "-"]
+            argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", option, str(script), "-map", "[out]", "-fps_mode", "passthrough", "-f", "null", "-"]
             result = subprocess.run(argv, capture_output=True, text=True)
             if result.returncode == 0:
                 return option
-    raise DreamreelError(ffmpeg, "takes neither -/filter_complex FILE nor -filter_complex_script FILE", "use ffmpeg 4.4 or newer (set FFMPEG=/path/to/ffmpeg)")
+    raise DreamreelError(ffmpeg, "takes neither -/filter_complex FILE nor -filter_complex_script FILE with -fps_mode", "use ffmpeg 5.0 or newer (set FFMPEG=/path/to/ffmpeg)")
 
 
 def _end_with_parent() -> None:
