@@ -12,7 +12,7 @@ from video_fixtures import section_json, square_video, video_values
 import compose
 import preview
 from dreamreel.errors import run_cli
-from dreamreel.preview import Features, load_features, peaks, significant_moments
+from dreamreel.preview import load_features, peaks, significant_moments
 from dreamreel.video_graph import VIDEO
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -35,7 +35,6 @@ def _pyplot():
             "xtick.color": MUTED,
             "ytick.color": MUTED,
             "font.size": 11,
-            "svg.hashsalt": "dreamreel",
         }
     )
     return plt
