@@ -121,12 +121,30 @@ audio: $(BUILD)/mix/master.wav
 $(OUT)/$(PIECE)-pan.png: $(BUILD)/score/score.json $(PARTS:%=$(BUILD)/params/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
 	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(BUILD)/params/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan"
 
-## preview: pictures of the piece: out/<piece>-pan.png
-preview: $(OUT)/$(PIECE)-pan.png
+## preview: pictures of the piece: 8D pan, contact sheet, feature plots (out/<piece>-*.png)
+preview: $(OUT)/$(PIECE)-pan.png $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png
 
 ## demo: set-up, then the demo piece end to end
 demo: $(BUILD)/mix/master.wav
 	@echo "demo: the master mix is $(BUILD)/mix/master.wav"
+
+# ---- Video --------------------------------------------------------------------------------
+VIDEO_FILTERS := $(wildcard $(ROOT)filters/*.txt)
+
+## build/video/picture.mkv: the square GAN video composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
+$(BUILD)/video/picture.mkv: $(BUILD)/gan/frames.mkv $(BUILD)/params/video.json $(VIDEO_FILTERS) $(DEPS_compose) | $(BUILD)/video/
+	$(PY) $(ROOT)scripts/compose.py $< $@ --params $(word 2,$^) --filters $(ROOT)filters
+
+## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
+$(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(BUILD)/video/picture.mkv $(BUILD)/mix/master.wav $(BUILD)/params/mux.json $(BUILD)/params/piece.json $(DEPS_mux) | $(OUT)/
+	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(wildcard $(BUILD)/params/*.json)
+
+## out/<piece>-{preview,features}.png: frames at the strongest onsets and section changes; feature plots
+$(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(BUILD)/video/picture.mkv $(BUILD)/gan/features.npz $(BUILD)/gan/latents.npz $(DEPS_preview) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)'
+
+## video: the finished music video, out/<piece>.mp4 (and .mkv)
+video: $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv
 
 # ---- Checks and upkeep --------------------------------------------------------------------
 ## test: the test suite (offline; sets up the environment first)
@@ -152,4 +170,4 @@ help:
 %/:
 	mkdir -p $@
 
-.PHONY: setup doctor audio demo preview test bench clean clean-all help
+.PHONY: setup doctor audio video demo preview test bench clean clean-all help

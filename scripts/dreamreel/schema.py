@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 from .params import Field, Section
+from .mux import MUX
 from .stylegan.audio import STYLEGAN
+from .video_graph import VIDEO
 
 PIECE = Section(
     {
@@ -83,5 +85,7 @@ SCHEMA: dict[str, Section] = {
     "part_defaults": PART,
     "mix": MIX,
     "stylegan": STYLEGAN,
+    "video": VIDEO,
+    "mux": MUX,
 }
 PARTS_KEY = "parts"

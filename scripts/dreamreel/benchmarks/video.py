@@ -1,0 +1,176 @@
+"""Benchmark: composing a 512x512 clip to 1080p in one pass vs the old tool's five-encode chain.
+
+One pass: ``scripts/compose.py`` (mirror-1080p, one libx264 encode) then ``scripts/mux.py``
+(stream copy + AAC), exactly what make runs. Baseline: the old tool's chain, rebuilt here
+only for comparison: mirror, side-by-side stack, strip stack, 1080p upscale and the
+audio merge, each a separate ffmpeg run that re-encodes the video with the same x264
+settings. Quality: each result's PSNR against the same chain encoded losslessly (FFV1
+with identical filters and pixel formats), so the number is the coding loss alone: one
+generation for compose, five for the chain.
+Each timed step runs in a child process; its peak RSS comes from os.wait4.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+EDGE_PX = 512
+FPS = 30
+CRF = 18
+PRESET = "medium"
+SCRIPTS = Path(__file__).resolve().parents[2]
+REPO = SCRIPTS.parent
+
+
+def _timed(argv: list[str]) -> tuple[float, float, float]:
+    """Run ``argv`` as a child; return (wall seconds, CPU seconds, peak RSS in MB), the last
+    two counting its own children too. CPU seconds are the fairer comparison on a shared
+    machine, where wall time depends on what else runs."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"benchmark step failed ({process.returncode}): {' '.join(argv)}\n{stderr[-2000:]}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+
+
+def _frame(index: int, grid: np.ndarray) -> bytes:
+    """A GAN-like RGB frame: smooth colour fields drifting over time plus finer texture."""
+    y, x = grid
+    t = index / FPS
+    layers = []
+    for channel in range(3):
+        phase = 2.1 * channel
+        smooth = np.sin(3.0 * x + 1.3 * np.sin(2.0 * y + 0.4 * t + phase) + 0.7 * t) + np.sin(4.0 * np.hypot(x - 0.3 * np.sin(0.2 * t), y - 0.5) - 0.9 * t + phase)
+        detail = 0.35 * np.sin(40.0 * x + 9.0 * np.sin(6.0 * y + t + phase)) * np.sin(37.0 * y - 1.5 * t)
+        layers.append(smooth + detail)
+    image = np.stack(layers, axis=-1)
+    return np.clip((image + 2.35) * (255.0 / 4.7), 0, 255).astype(np.uint8).tobytes()
+
+
+def _source(folder: Path, seconds: int) -> tuple[Path, Path]:
+    """A moving 512x512 RGB clip (FFV1, lossless) and a matching 48 kHz stereo WAV."""
+    frames = folder / "frames.mkv"
+    audio = folder / "master.wav"
+    if not frames.exists():
+        grid = np.mgrid[0:EDGE_PX, 0:EDGE_PX].astype(np.float32) / EDGE_PX * 2.0
+        writer = subprocess.Popen(
+            ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{EDGE_PX}x{EDGE_PX}", "-r", str(FPS), "-i", "-", "-metadata", "model=benchmark", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(frames)],
+            stdin=subprocess.PIPE,
+        )
+        for index in range(seconds * FPS):
+            writer.stdin.write(_frame(index, grid))
+        writer.stdin.close()
+        if writer.wait() != 0:
+            raise RuntimeError("could not write the benchmark's source clip")
+    if not audio.exists():
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:duration={seconds}", "-ac", "2", "-c:a", "pcm_s16le", str(audio)], check=True)
+    return frames, audio
+
+
+def _one_pass(folder: Path, frames: Path, audio: Path, *, lossless: bool) -> tuple[float, float, float, Path]:
+    params = {"graph": "mirror-1080p", "crf": 0 if lossless else CRF, "preset": "ultrafast" if lossless else PRESET, "fade_in_s": 0.0, "fade_out_s": 0.0}
+    (folder / "video.json").write_text(json.dumps(params))
+    (folder / "mux.json").write_text("{}")
+    (folder / "piece.json").write_text(json.dumps({"name": "bench", "title": "benchmark"}))
+    picture = folder / "picture.mkv"
+    compose_s, compose_cpu, compose_mb = _timed([sys.executable, str(SCRIPTS / "compose.py"), str(frames), str(picture), "--params", str(folder / "video.json"), "--filters", str(REPO / "filters")])
+    if lossless:
+        # crf 0 in 8-bit x264 is lossless: the reference differs from the lossy run in the encoder only.
+        return compose_s, compose_cpu, compose_mb, picture
+    mp4 = folder / "bench.mp4"
+    mux_s, mux_cpu, mux_mb = _timed([sys.executable, str(SCRIPTS / "mux.py"), str(picture), str(audio), "--mp4", str(mp4), "--mkv", str(folder / "bench.mkv"), "--params", str(folder / "mux.json"), "--piece", str(folder / "piece.json")])
+    return compose_s + mux_s, compose_cpu + mux_cpu, max(compose_mb, mux_mb), mp4
+
+
+def _old_chain(folder: Path, frames: Path, audio: Path, *, lossless: bool) -> tuple[float, float, float, Path, list[float]]:
+    """The old tool's five passes; every pass decodes the last one's output and encodes anew."""
+    strip = EDGE_PX // 16  # the old chain only works when the strip height is a whole pixel count
+    if lossless:
+        codec = ["-c:v", "ffv1"]
+    else:
+        codec = ["-c:v", "libx264", "-crf", str(CRF), "-preset", PRESET]
+    to_yuv = "scale=out_color_matrix=bt709:out_range=tv:flags=lanczos+accurate_rnd+full_chroma_int,format=yuv420p"
+    suffix = ".mkv"
+    mirrored, side, stacked, upscaled, merged = (folder / f"{name}{suffix}" for name in ("1-mirror", "2-hstack", "3-vstack", "4-upscale", "5-merge"))
+    steps = [
+        ["-i", str(frames), "-vf", f"hflip,{to_yuv}", *codec, str(mirrored)],
+        ["-i", str(frames), "-i", str(mirrored), "-filter_complex", f"[0:v]{to_yuv}[a];[a][1:v]hstack=inputs=2", *codec, str(side)],
+        ["-i", str(side), "-filter_complex", f"[0:v]split=3[t][m][b];[t]crop=iw:{strip}:0:0,vflip[top];[b]crop=iw:{strip}:0:ih-{strip},vflip[bottom];[top][m][bottom]vstack=inputs=3", *codec, str(stacked)],
+        ["-i", str(stacked), "-vf", "scale=1920:1080:flags=lanczos+accurate_rnd+full_chroma_int", *codec, str(upscaled)],
+        ["-i", str(upscaled), "-i", str(audio), "-map", "0:v", "-map", "1:a", *codec, "-c:a", "aac", "-b:a", "320k", "-shortest", str(merged)],
+    ]
+    total, cpu, peak, times = 0.0, 0.0, 0.0, []
+    for args in steps:
+        seconds, cpu_s, mb = _timed(["ffmpeg", "-v", "error", "-y", "-nostdin", *args])
+        total += seconds
+        cpu += cpu_s
+        peak = max(peak, mb)
+        times.append(round(seconds, 2))
+    return total, cpu, peak, merged, times
+
+
+def run(out_dir: Path, quick: bool) -> list[dict]:
+    """Time both routes on a 30 s clip (2 s when ``quick``) and measure their PSNR."""
+    sys.path.insert(0, str(SCRIPTS))
+    from dreamreel.ffmpeg_tools import find_ffmpeg, psnr_db
+
+    seconds = 2 if quick else 30
+    folder = Path(out_dir) / "video-bench"
+    for sub in ("one-pass", "one-pass-ref", "old-chain", "old-chain-ref"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    frames, audio = _source(folder, seconds)
+    tool = find_ffmpeg()
+
+    one_s, one_cpu, one_mb, one_out = _one_pass(folder / "one-pass", frames, audio, lossless=False)
+    *_, one_ref = _one_pass(folder / "one-pass-ref", frames, audio, lossless=True)
+    old_s, old_cpu, old_mb, old_out, old_steps = _old_chain(folder / "old-chain", frames, audio, lossless=False)
+    *_, old_ref, _ = _old_chain(folder / "old-chain-ref", frames, audio, lossless=True)
+
+    one_psnr = psnr_db(tool, one_out, one_ref)
+    old_psnr = psnr_db(tool, old_out, old_ref)
+    label = f"{seconds} s {EDGE_PX}x{EDGE_PX} @{FPS} fps -> 1920x1080 (x264 crf {CRF} {PRESET})"
+    return [
+        {
+            "stage": "video: compose + mux (one pass)",
+            "input": label,
+            "seconds": round(one_s, 2),
+            "x_realtime": round(seconds / one_s, 3),
+            "peak_rss_mb": round(one_mb, 1),
+            "encodes": 1,
+            "psnr_db": round(one_psnr, 2),
+            "cpu_seconds": round(one_cpu, 2),
+            "speedup_vs_old_chain": round(old_s / one_s, 2),
+            "cpu_speedup_vs_old_chain": round(old_cpu / one_cpu, 2),
+        },
+        {
+            "stage": "video: old five-pass chain (baseline)",
+            "input": label,
+            "seconds": round(old_s, 2),
+            "x_realtime": round(seconds / old_s, 3),
+            "peak_rss_mb": round(old_mb, 1),
+            "encodes": 5,
+            "psnr_db": round(old_psnr, 2),
+            "cpu_seconds": round(old_cpu, 2),
+            "step_seconds": old_steps,
+        },
+    ]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    quick = "--quick" in sys.argv
+    target = Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else Path(tempfile.mkdtemp(prefix="dreamreel-bench-"))
+    for row in run(target, quick):
+        print(json.dumps(row))
