@@ -1,0 +1,281 @@
+"""Audio features at the video frame instants: what the latent walk reacts to.
+
+Every feature is analysed on a fine grid (a hop of 256 samples, about 12 ms at 22.05 kHz,
+finer than any video frame up to 60 fps) and then pooled onto the video frames: frame k
+gets the values inside [k - 1/2, k + 1/2) / fps, so each value describes the instant
+k/fps at which the frame is shown. Energy-like features are averaged over that window;
+onset strength takes its maximum so a drum hit shorter than a frame is not averaged away.
+
+Normalisation is local. A peak follower (instant attack, exponential release of
+``norm_release_s``) divides each feature, so a value of 1 means "as strong as anything in
+the last few seconds". The follower looks only backwards: the first 20 s of a song give
+the same features whether the song is 20 s or 3 minutes long, so a preview looks like the
+same stretch of the full render (whole-song normalisation, as in the visualizers we
+replace, changes a passage when anything louder is added later). Frames whose level is
+below ``gate_dbfs`` are gated to zero, which is also what keeps silence from being blown up
+into noise or NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DreamreelError
+from .params import Field, Section
+from .timing import check_fps, frame_count, parse_fps
+
+# Fine analysis hop in samples. A multiple of 2**6 so the 7-octave CQT can decimate.
+ANALYSIS_HOP = 256
+# STFT size for mel power, bands and HPSS: 93 ms at 22.05 kHz resolves bass notes.
+N_FFT = 2048
+N_MELS = 128
+# HPSS median-filter length in fine frames (~0.36 s) and bins.
+HPSS_KERNEL = 31
+# Width of the soft gate above gate_dbfs: a frame 6 dB over the gate counts fully.
+GATE_KNEE_DB = 6.0
+# Anything quieter than this everywhere is a silent file, not music.
+SILENT_DBFS = -90.0
+
+
+def _check_band_edges(value: Any) -> str | None:
+    if not isinstance(value, list) or len(value) != 2:
+        return "expected two frequencies [low_mid_hz, mid_high_hz]"
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return "expected numbers in hertz"
+    low, high = value
+    if not 20 <= low < high <= 20000:
+        return f"edges {value} must rise within 20–20000 Hz"
+    return None
+
+
+FEATURES = Section(
+    {
+        "fps": Field(30, "any", 'video frame rate: an integer or an exact fraction such as "30000/1001"', check=check_fps),
+        "analysis_rate_hz": Field(22050, "int", "sample rate the mono mix is resampled to for analysis", minimum=8000, maximum=96000),
+        "band_edges_hz": Field([250.0, 2000.0], "list", "edges between the low, mid and high bands, in Hz", check=_check_band_edges),
+        "mel_fmax_hz": Field(8000.0, "number", "highest mel-band frequency for power and bands", minimum=1000.0, maximum=48000.0),
+        "norm_release_s": Field(8.0, "number", "release time of the rolling peak normaliser: how long a loud moment keeps later ones small", minimum=0.1, maximum=600.0),
+        "gate_dbfs": Field(-60.0, "number", "frames quieter than this RMS level read as silence (all features 0)", minimum=-120.0, maximum=0.0),
+    },
+    help="audio analysis for the GAN: features sampled at the video frame instants",
+)
+
+FEATURE_KEYS = ("power", "power_gradient", "bands", "chroma", "onset", "percussive", "harmonic", "rms")
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 of shape (channels, samples) and its sample rate."""
+    import soundfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise DreamreelError(str(path), "audio file not found", "build the master mix first (make audio) or check the path")
+    try:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise DreamreelError(str(path), f"cannot read audio ({error})", "give a WAV, FLAC or OGG file") from None
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+def pool_to_frames(values: np.ndarray, *, hop_s: Fraction, fps: Fraction, n_frames: int, mode: str) -> np.ndarray:
+    """Pool a fine-grid feature onto video frames.
+
+    Parameters
+    ----------
+    values : ndarray, shape (..., T)
+        Feature on the fine grid; fine frame j is centred at j·hop_s seconds.
+    hop_s : Fraction
+        Fine-grid hop in seconds (exact).
+    fps : Fraction
+        Video frame rate.
+    n_frames : int
+        Number of video frames N.
+    mode : {"mean", "max"}
+        How the fine frames inside a video frame's window combine.
+
+    Returns
+    -------
+    ndarray, shape (..., N)
+        Frame k pools the fine frames centred in [(k - 1/2)/fps, (k + 1/2)/fps); a window
+        holding no fine frame takes the nearest later one.
+    """
+    count = values.shape[-1]
+    # First fine index j with j·hop_s >= (k - 1/2)/fps, in exact integer arithmetic.
+    k = np.arange(n_frames, dtype=np.int64)
+    num = (2 * k - 1) * fps.denominator * hop_s.denominator
+    den = 2 * fps.numerator * hop_s.numerator
+    starts = np.clip(-((-num) // den), 0, count - 1)
+    reduce = np.add if mode == "mean" else np.maximum
+    pooled = reduce.reduceat(values, starts, axis=-1)
+    if mode == "mean":
+        ends = np.append(starts[1:], max(count, int(starts[-1]) + 1))
+        # reduceat returns the single element where a window is empty (start == next start).
+        widths = np.maximum(ends - starts, 1)
+        pooled = pooled / widths
+    return pooled
+
+
+def peak_normalise(values: np.ndarray, *, fps: Fraction, release_s: float) -> np.ndarray:
+    """Divide by a causal peak follower: instant attack, exponential release.
+
+    Parameters
+    ----------
+    values : ndarray, shape (N,) or (N, C)
+        Non-negative feature per video frame.
+    fps : Fraction
+        Frame rate, to turn ``release_s`` into a per-frame decay.
+    release_s : float
+        Time for the follower to fall to 1/e after a peak.
+
+    Returns
+    -------
+    ndarray, same shape, values in [0, 1]; 0 where the follower is 0.
+    """
+    follow = values
+    decay = math.exp(-1.0 / (float(fps) * release_s))
+    peak = np.empty_like(follow, dtype=np.float64)
+    level = np.zeros(follow.shape[1:], dtype=np.float64)
+    for k in range(follow.shape[0]):
+        level = np.maximum(follow[k], level * decay)
+        peak[k] = level
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(peak > 0, values / np.where(peak > 0, peak, 1.0), 0.0)
+    return np.clip(ratio, 0.0, 1.0)
+
+
+def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str = "audio") -> dict[str, np.ndarray]:
+    """Compute the GAN features of a song at its video frame instants.
+
+    Parameters
+    ----------
+    audio : ndarray, float32, shape (channels, samples)
+        The master mix, full scale ±1.
+    sample_rate_hz : int
+        Its sample rate.
+    params : dict
+        The ``features`` section (see :data:`FEATURES`), defaults filled in.
+    where : str
+        Name of the audio file, for error messages.
+
+    Returns
+    -------
+    dict of str to ndarray
+        With N = ceil(duration × fps) frames: ``power``, ``power_gradient``, ``onset``,
+        ``percussive``, ``harmonic``, ``rms`` (N,); ``bands`` (N, 3) low/mid/high;
+        ``chroma`` (N, 12) C, C#, ..., B; all float32 in [0, 1]. Also ``rms_dbfs`` (N,)
+        unnormalised level, ``gate`` (N,) 0 for silent frames, and metadata ``fps_num``,
+        ``fps_den``, ``n_frames``, ``duration_s``, ``sample_rate_hz``, ``band_edges_hz``.
+    """
+    import librosa
+
+    fps = parse_fps(params["fps"], where="params: features.fps")
+    if audio.ndim != 2 or audio.shape[1] == 0:
+        raise DreamreelError(where, "contains no audio samples", "check the file")
+    samples = audio.shape[1]
+    if samples * fps.numerator < sample_rate_hz * fps.denominator:
+        raise DreamreelError(
+            where,
+            f"audio is {samples / sample_rate_hz * 1000:.1f} ms long, shorter than one video frame ({1000 / float(fps):.1f} ms)",
+            "give a longer song",
+        )
+    if not np.all(np.isfinite(audio)):
+        raise DreamreelError(where, "contains NaN or infinite samples", "re-export the audio")
+    n_frames = frame_count(samples, sample_rate_hz, fps)
+
+    mono = audio.mean(axis=0, dtype=np.float64).astype(np.float32)
+    peak_dbfs = 20 * math.log10(max(float(np.max(np.abs(mono))), 1e-12))
+    if peak_dbfs < SILENT_DBFS:
+        raise DreamreelError(where, f"the song is silent (peak {peak_dbfs:.0f} dBFS)", "render or choose a song with sound in it")
+
+    rate = int(params["analysis_rate_hz"])
+    if rate != sample_rate_hz:
+        mono = librosa.resample(mono, orig_sr=sample_rate_hz, target_sr=rate, res_type="soxr_hq").astype(np.float32)
+    hop_s = Fraction(ANALYSIS_HOP, rate)
+
+    def pool(values: np.ndarray, mode: str = "mean") -> np.ndarray:
+        return pool_to_frames(values, hop_s=hop_s, fps=fps, n_frames=n_frames, mode=mode)
+
+    stft = librosa.stft(mono, n_fft=N_FFT, hop_length=ANALYSIS_HOP, center=True)
+    magnitude = np.abs(stft)
+    del stft
+    power_spec = magnitude**2
+    fmax = min(float(params["mel_fmax_hz"]), rate / 2)
+    mel_basis = librosa.filters.mel(sr=rate, n_fft=N_FFT, n_mels=N_MELS, fmax=fmax)
+    mel = mel_basis @ power_spec
+    mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmax=fmax)
+    low_edge, high_edge = (float(v) for v in params["band_edges_hz"])
+    band_masks = [mel_hz < low_edge, (mel_hz >= low_edge) & (mel_hz < high_edge), mel_hz >= high_edge]
+    bands_fine = np.stack([mel[mask].mean(axis=0) if mask.any() else np.zeros(mel.shape[1]) for mask in band_masks])
+
+    harmonic_mag, percussive_mag = librosa.decompose.hpss(magnitude, kernel_size=HPSS_KERNEL)
+    harmonic_fine = (harmonic_mag**2).sum(axis=0)
+    percussive_fine = (percussive_mag**2).sum(axis=0)
+    del harmonic_mag, percussive_mag, magnitude, power_spec
+
+    onset_fine = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=1.0), sr=rate, hop_length=ANALYSIS_HOP)
+    chroma_fine = librosa.feature.chroma_cqt(y=mono, sr=rate, hop_length=ANALYSIS_HOP)
+    # Mean square over the same window as the STFT, so levels line up with the spectra.
+    padded = np.pad(mono.astype(np.float64), N_FFT // 2)
+    frames_ms = librosa.util.frame(padded**2, frame_length=N_FFT, hop_length=ANALYSIS_HOP).mean(axis=0)
+
+    fine_count = mel.shape[1]
+
+    def fit(values: np.ndarray) -> np.ndarray:
+        """Trim or edge-pad a fine-grid feature to the STFT's frame count."""
+        if values.shape[-1] >= fine_count:
+            return values[..., :fine_count]
+        pad = [(0, 0)] * (values.ndim - 1) + [(0, fine_count - values.shape[-1])]
+        return np.pad(values, pad, mode="edge")
+
+    power_frames = pool(mel.mean(axis=0))
+    mean_square = pool(fit(frames_ms))
+    rms_dbfs = 10 * np.log10(np.maximum(mean_square, 1e-12))
+    gate = np.clip((rms_dbfs - float(params["gate_dbfs"])) / GATE_KNEE_DB, 0.0, 1.0)
+    if not np.any(gate > 0):
+        raise DreamreelError(
+            where,
+            f"the song is silent: its loudest frame is {rms_dbfs.max():.0f} dBFS, below the gate ({params['gate_dbfs']:g} dBFS)",
+            "use a louder mix or lower features.gate_dbfs",
+        )
+
+    release = float(params["norm_release_s"])
+
+    def normalise(values: np.ndarray) -> np.ndarray:
+        scaled = peak_normalise(values, fps=fps, release_s=release)
+        gain = gate if scaled.ndim == 1 else gate[:, None]
+        return (scaled * gain).astype(np.float32)
+
+    # Central difference like numpy.gradient: the rise into frame k, in power per frame.
+    gradient = np.gradient(power_frames) if n_frames > 1 else np.zeros(1)
+
+    chroma = pool(fit(chroma_fine)).T
+    chroma_peak = chroma.max(axis=1, keepdims=True)
+    chroma = np.where(chroma_peak > 0, chroma / np.where(chroma_peak > 0, chroma_peak, 1.0), 0.0) * gate[:, None]
+
+    result = {
+        "power": normalise(power_frames),
+        "power_gradient": normalise(np.maximum(gradient, 0.0)),
+        "bands": normalise(pool(fit(bands_fine)).T),
+        "chroma": chroma.astype(np.float32),
+        "onset": normalise(pool(fit(onset_fine), "max")),
+        "percussive": normalise(pool(fit(percussive_fine))),
+        "harmonic": normalise(pool(fit(harmonic_fine))),
+        "rms": normalise(np.sqrt(mean_square)),
+        "rms_dbfs": rms_dbfs.astype(np.float32),
+        "gate": gate.astype(np.float32),
+        "fps_num": np.int64(fps.numerator),
+        "fps_den": np.int64(fps.denominator),
+        "n_frames": np.int64(n_frames),
+        "duration_s": np.float64(samples / sample_rate_hz),
+        "sample_rate_hz": np.int64(sample_rate_hz),
+        "band_edges_hz": np.asarray([low_edge, high_edge], dtype=np.float64),
+    }
+    for key in FEATURE_KEYS:
+        if not np.all(np.isfinite(result[key])):
+            raise AssertionError(f"feature {key} is not finite")
+    return result
