@@ -360,8 +360,8 @@ class BigGANModel:
         """One batch: ``noise`` (B, 128), ``classes`` (B, 1000), ``truncation`` (B,) → uint8 (B, H, W, 3)."""
         import torch
 
-        noise = torch.from_numpy(np.ascontiguousarray(latents["noise"], dtype=np.float32)).to(self.device)
-        classes = torch.from_numpy(np.ascontiguousarray(latents["classes"], dtype=np.float32)).to(self.device)
+        noise = torch.from_numpy(np.array(latents["noise"], dtype=np.float32)).to(self.device)
+        classes = torch.from_numpy(np.array(latents["classes"], dtype=np.float32)).to(self.device)
         truncation = np.asarray(latents["truncation"], dtype=np.float64)
         outputs = []
         with torch.inference_mode():

@@ -86,8 +86,8 @@ class CPPN:
         """Draw one batch. ``noise`` (B, 128) and ``classes`` (B, 1000) in; uint8 (B, H, W, 3) out."""
         import torch
 
-        noise = torch.from_numpy(np.ascontiguousarray(latents["noise"], dtype=np.float32))
-        classes = torch.from_numpy(np.ascontiguousarray(latents["classes"], dtype=np.float32))
+        noise = torch.from_numpy(np.array(latents["noise"], dtype=np.float32))
+        classes = torch.from_numpy(np.array(latents["classes"], dtype=np.float32))
         batch = noise.shape[0]
         with torch.inference_mode():
             noise_code = noise @ self._noise_projection
