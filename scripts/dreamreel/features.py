@@ -19,6 +19,7 @@ into noise or NaN.
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -102,21 +103,25 @@ def pool_to_frames(values: np.ndarray, *, hop_s: Fraction, fps: Fraction, n_fram
     -------
     ndarray, shape (..., N)
         Frame k pools the fine frames centred in [(k - 1/2)/fps, (k + 1/2)/fps); a window
-        holding no fine frame takes the nearest later one.
+        holding no fine frame takes the next one.
     """
     count = values.shape[-1]
-    # First fine index j with j·hop_s >= (k - 1/2)/fps, in exact integer arithmetic.
-    k = np.arange(n_frames, dtype=np.int64)
+    # Window k is [b_k, b_k+1) with b_k the first fine index j such that j·hop_s >= (k - 1/2)/fps,
+    # in exact integer arithmetic.
+    k = np.arange(n_frames + 1, dtype=np.int64)
     num = (2 * k - 1) * fps.denominator * hop_s.denominator
     den = 2 * fps.numerator * hop_s.numerator
-    starts = np.clip(-((-num) // den), 0, count - 1)
+    bounds = np.clip(-((-num) // den), 0, count)
+    low = np.minimum(bounds[:-1], count - 1)
+    high = np.maximum(bounds[1:], low + 1)
+    # reduceat over the pairs (low_k, high_k) reduces exactly [low_k, high_k); a copy of the
+    # last sample at the end makes high_k = count a valid index.
+    padded = np.concatenate([values, values[..., -1:]], axis=-1)
+    pairs = np.stack([low, high], axis=1).reshape(-1)
     reduce = np.add if mode == "mean" else np.maximum
-    pooled = reduce.reduceat(values, starts, axis=-1)
+    pooled = reduce.reduceat(padded, pairs, axis=-1)[..., ::2]
     if mode == "mean":
-        ends = np.append(starts[1:], max(count, int(starts[-1]) + 1))
-        # reduceat returns the single element where a window is empty (start == next start).
-        widths = np.maximum(ends - starts, 1)
-        pooled = pooled / widths
+        pooled = pooled / (high - low)
     return pooled
 
 
@@ -218,7 +223,11 @@ def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str 
     del harmonic_mag, percussive_mag, magnitude, power_spec
 
     onset_fine = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=1.0), sr=rate, hop_length=ANALYSIS_HOP)
-    chroma_fine = librosa.feature.chroma_cqt(y=mono, sr=rate, hop_length=ANALYSIS_HOP)
+    with warnings.catch_warnings():
+        # Short songs make librosa warn that its decimated octaves are shorter than n_fft;
+        # the chroma is still right, only zero-padded there.
+        warnings.simplefilter("ignore", UserWarning)
+        chroma_fine = librosa.feature.chroma_cqt(y=mono, sr=rate, hop_length=ANALYSIS_HOP)
     # Mean square over the same window as the STFT, so levels line up with the spectra.
     padded = np.pad(mono.astype(np.float64), N_FFT // 2)
     frames_ms = librosa.util.frame(padded**2, frame_length=N_FFT, hop_length=ANALYSIS_HOP).mean(axis=0)
