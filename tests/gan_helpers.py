@@ -8,15 +8,16 @@ from pathlib import Path
 import numpy as np
 
 # A BigGAN-deep layout small enough to run in milliseconds: 128 px out (five upsamplings
-# from 4x4), 8 base channels, attention at 16 channels. Same code path as the real models.
+# from 4x4), 4 base channels (the first block takes 16x, as in every BigGAN-deep), attention
+# at 8 channels. Same code path as the real models.
 TINY_BIGGAN = {
     "output_dim": 128,
     "z_dim": 128,
     "class_embed_dim": 128,
-    "channel_width": 8,
+    "channel_width": 4,
     "num_classes": 1000,
-    "layers": [[True, 4, 4], [True, 4, 2], [True, 2, 2], [True, 2, 1], [True, 1, 1]],
-    "attention_layer_position": 2,
+    "layers": [[True, 16, 8], [True, 8, 4], [True, 4, 2], [True, 2, 2], [True, 2, 1]],
+    "attention_layer_position": 3,
     "eps": 1e-4,
     "n_stats": 51,
 }
