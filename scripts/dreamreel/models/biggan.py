@@ -141,6 +141,26 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _checkpoint_keys(path: Path, *, where: str) -> set[str]:
+    """The parameter names in a checkpoint, without keeping its tensors in memory.
+
+    Zip-format checkpoints are memory-mapped, so only the index is read; older pickle
+    files are loaded and dropped at once.
+    """
+    import torch
+
+    try:
+        try:
+            state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - a corrupt or foreign file is a user problem
+        raise DreamreelError(f"{where} ({path})", f"not a readable weights file ({type(error).__name__}: {str(error)[:160]})", "download it again") from None
+    if not isinstance(state, dict):
+        raise DreamreelError(f"{where} ({path})", "does not hold a state dict", "use the pytorch_model.bin of pytorch-pretrained-biggan")
+    return set(state)
+
+
 def load_strict(source: WeightsSource, *, name: str, where: str = "params: gan.weights"):
     """Build the model with the library's ``from_pretrained`` and verify every key.
 
@@ -156,12 +176,7 @@ def load_strict(source: WeightsSource, *, name: str, where: str = "params: gan.w
     expected = SIZES[name]
     if config.get("output_dim") != expected:
         raise DreamreelError(f"{where} ({source.config})", f"config is for {config.get('output_dim')} px images, not {name}", f"use the {name} files or set gan.model to match")
-    try:
-        state = torch.load(str(source.weights), map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - a corrupt or foreign file is a user problem
-        raise DreamreelError(f"{where} ({source.weights})", f"not a readable weights file ({type(error).__name__}: {str(error)[:160]})", "download it again") from None
-    if not isinstance(state, dict):
-        raise DreamreelError(f"{where} ({source.weights})", "does not hold a state dict", "use the pytorch_model.bin of pytorch-pretrained-biggan")
+    present = _checkpoint_keys(source.weights, where=where)
 
     # from_pretrained wants a folder holding exactly these two names: link them in a temp one.
     with tempfile.TemporaryDirectory(prefix="dreamreel-biggan-") as staging:
@@ -172,7 +187,6 @@ def load_strict(source: WeightsSource, *, name: str, where: str = "params: gan.w
         except RuntimeError as error:
             raise DreamreelError(f"{where} ({source.weights})", f"weights do not fit the config ({str(error).splitlines()[0][:200]})", "use the config.json that came with these weights") from None
     wanted = set(model.state_dict())
-    present = set(state)
     missing, extra = sorted(wanted - present), sorted(present - wanted)
     if missing or extra:
         detail = []
@@ -224,9 +238,10 @@ class _FusedGenerator:
     The library normalises with five full-size elementwise passes per batch norm
     ((x - mean) / sqrt(var + eps) * weight + bias, then ReLU), which cost more than the
     convolutions on a CPU. Here the per-frame affine is folded into one scale and shift
-    (B, C) computed in fp32 from the small conditioning vectors, applied with one
-    ``addcmul`` and an in-place ReLU. Convolutions and attention run in ``dtype`` with
-    weights converted once (autocast would recast every weight on every batch).
+    (B, C), computed in fp32 from the conditioning projections, and applied with one
+    ``addcmul`` and an in-place ReLU. The 80 projections of the conditioning vector run as
+    one GEMM. Convolutions, attention and projections run in ``dtype`` with weights
+    converted once (autocast would recast every weight on every batch).
     Same arithmetic as the library up to rounding; spectral norm must already be folded.
     """
 
@@ -247,6 +262,21 @@ class _FusedGenerator:
                 if channels_last:
                     module.to(memory_format=torch.channels_last)
         self._stats_cache: dict[float, list] = {}
+        # Every conditional batch norm's scale and offset projections stacked into one
+        # matrix: one GEMM per batch instead of 80 skinny ones, which are bound by
+        # reading their weights. In the compute dtype, like the convolutions.
+        blocks = []
+        self._cond_slices: dict[int, tuple[int, int]] = {}
+        position = 0
+        for bn in self._batch_norms():
+            if bn.conditional:
+                channels = bn.scale.weight.shape[0]
+                blocks += [bn.scale.weight, bn.offset.weight]
+                self._cond_slices[id(bn)] = (position, channels)
+                position += 2 * channels
+        self._cond_weight = torch.cat(blocks, dim=0).to(device=device, dtype=dtype).contiguous()
+        self._gen_z_weight = generator.gen_z.weight.to(device=device, dtype=dtype)
+        self._gen_z_bias = generator.gen_z.bias.to(device=device, dtype=dtype)
 
     def _bn_tables(self, truncation: float) -> list:
         """Per-truncation (mean, rsqrt(var + eps)) of every batch norm, cached."""
@@ -269,14 +299,14 @@ class _FusedGenerator:
                 yield from (layer.bn_0, layer.bn_1, layer.bn_2, layer.bn_3)
         yield self.model.generator.bn
 
-    def _bn_relu(self, x, bn, table, cond):
+    def _bn_relu(self, x, bn, table, projections):
         import torch
-        import torch.nn.functional as F
 
         mean, inv_std = table
         if bn.conditional:
-            gain = (1.0 + F.linear(cond, bn.scale.weight)) * inv_std
-            shift = F.linear(cond, bn.offset.weight) - mean * gain
+            start, channels = self._cond_slices[id(bn)]
+            gain = (1.0 + projections[:, start : start + channels]) * inv_std
+            shift = projections[:, start + channels : start + 2 * channels] - mean * gain
         else:
             gain = (bn.weight.float() * inv_std).expand(x.shape[0], -1)
             shift = (bn.bias.float() - mean * gain).expand(x.shape[0], -1)
@@ -292,8 +322,9 @@ class _FusedGenerator:
         generator = self.model.generator
         tables = iter(self._bn_tables(truncation))
         embed = F.linear(classes, self.model.embeddings.weight)
-        cond = torch.cat((noise, embed), dim=1)
-        h = F.linear(cond, generator.gen_z.weight, generator.gen_z.bias)
+        cond = torch.cat((noise, embed), dim=1).to(self.dtype)
+        projections = F.linear(cond, self._cond_weight).float()
+        h = F.linear(cond, self._gen_z_weight, self._gen_z_bias)
         # The library's TF layout: (B, 4, 4, C) viewed as NCHW is already channels-last.
         h = h.view(-1, 4, 4, 16 * self.channel_width).permute(0, 3, 1, 2).to(self.dtype)
         h = h.contiguous(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
@@ -302,19 +333,19 @@ class _FusedGenerator:
                 h = layer(h)
                 continue
             skip = h
-            h = layer.conv_0(self._bn_relu(h, layer.bn_0, next(tables), cond))
-            h = self._bn_relu(h, layer.bn_1, next(tables), cond)
+            h = layer.conv_0(self._bn_relu(h, layer.bn_0, next(tables), projections))
+            h = self._bn_relu(h, layer.bn_1, next(tables), projections)
             if layer.up_sample:
                 h = F.interpolate(h, scale_factor=2, mode="nearest")
             h = layer.conv_1(h)
-            h = layer.conv_2(self._bn_relu(h, layer.bn_2, next(tables), cond))
-            h = layer.conv_3(self._bn_relu(h, layer.bn_3, next(tables), cond))
+            h = layer.conv_2(self._bn_relu(h, layer.bn_2, next(tables), projections))
+            h = layer.conv_3(self._bn_relu(h, layer.bn_3, next(tables), projections))
             if layer.drop_channels:
                 skip = skip[:, : skip.shape[1] // 2]
             if layer.up_sample:
                 skip = F.interpolate(skip, scale_factor=2, mode="nearest")
             h = h.add_(skip)
-        h = self._bn_relu(h, generator.bn, next(tables), cond)
+        h = self._bn_relu(h, generator.bn, next(tables), projections)
         h = generator.conv_to_rgb(h)[:, :3]
         return torch.tanh(h.float())
 
