@@ -375,7 +375,7 @@ def read_manifest(path: str | Path) -> tuple[dict, list[Path]]:
         raise DreamreelError(str(path), f"not a segment manifest ({error})", "delete it and render again") from None
     missing = [f for f in files if not f.is_file()]
     if missing:
-        raise DreamreelError(str(path), f"{len(missing)} segment(s) missing, e.g. {missing[0]}", "render the frames again; only the missing segments are redone")
+        raise DreamreelError(str(path), f"{len(missing)} segment(s) missing, e.g. {missing[0]}", f"delete {path.name} and render again (make gan); only the missing segments are redone")
     if not files:
         raise DreamreelError(str(path), "lists no segments", "render the frames again")
     return manifest, files
