@@ -28,7 +28,8 @@ def main(argv=None) -> int:
     from dreamreel.params import read_section, validate_section
 
     params = validate_section(args.params, features.FEATURES, read_section(args.params))
-    audio, rate = features.read_audio(args.audio)
+    # Analysis is mono: averaging while reading keeps a long stereo mix out of memory.
+    audio, rate = features.read_audio(args.audio, mono=True)
     result = features.analyze(audio, sample_rate_hz=rate, params=params, where=args.audio)
     save_npz(args.output, result)
     print(

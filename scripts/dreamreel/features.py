@@ -37,6 +37,10 @@ N_FFT = 2048
 N_MELS = 128
 # HPSS median-filter length in fine frames (~0.36 s) and bins.
 HPSS_KERNEL = 31
+# STFT frames analysed at once (~24 s at 22.05 kHz): bounds memory for long songs.
+STFT_BLOCK = 2048
+# Audio on each side of a chroma block: well beyond the longest CQT filter (~0.5 s at C1).
+CHROMA_CONTEXT_S = 2.0
 # Width of the soft gate above gate_dbfs: a frame 6 dB over the gate counts fully.
 GATE_KNEE_DB = 6.0
 # Anything quieter than this everywhere is a silent file, not music.
@@ -69,18 +73,31 @@ FEATURES = Section(
 FEATURE_KEYS = ("power", "power_gradient", "bands", "chroma", "onset", "percussive", "harmonic", "rms")
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read an audio file as float32 of shape (channels, samples) and its sample rate."""
+def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 of shape (channels, samples) and its sample rate.
+
+    With ``mono`` the channels are averaged while reading, block by block, so a long
+    stereo file never sits in memory whole: shape (1, samples).
+    """
     import soundfile
 
     path = Path(path)
     if not path.is_file():
         raise DreamreelError(str(path), "audio file not found", "build the master mix first (make audio) or check the path")
     try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(str(path)) as handle:
+            rate = int(handle.samplerate)
+            if not mono:
+                data = handle.read(dtype="float32", always_2d=True)
+                return np.ascontiguousarray(data.T), rate
+            out = np.empty(handle.frames, dtype=np.float32)
+            position = 0
+            for block in handle.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                out[position : position + len(block)] = block.mean(axis=1)
+                position += len(block)
+            return out[None, :position], rate
     except (RuntimeError, soundfile.LibsndfileError) as error:
         raise DreamreelError(str(path), f"cannot read audio ({error})", "give a WAV, FLAC or OGG file") from None
-    return np.ascontiguousarray(data.T), int(rate)
 
 
 def pool_to_frames(values: np.ndarray, *, hop_s: Fraction, fps: Fraction, n_frames: int, mode: str) -> np.ndarray:
@@ -153,6 +170,80 @@ def peak_normalise(values: np.ndarray, *, fps: Fraction, release_s: float) -> np
     return np.clip(ratio, 0.0, 1.0)
 
 
+def _spectral_envelopes(mono: np.ndarray, *, mel_basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mel power and HPSS harmonic/percussive energy on the fine grid, a block at a time.
+
+    The STFT of a whole song is the largest thing analysis would hold (about 130 MB for
+    3 minutes), so it is computed in blocks of ``STFT_BLOCK`` frames. HPSS median-filters
+    over ``HPSS_KERNEL`` frames, so each block carries half a kernel of neighbours on each
+    side: the result equals that of one whole-song STFT. Frames are centred at
+    j·ANALYSIS_HOP like ``librosa.stft(center=True)`` with zero padding.
+
+    Returns
+    -------
+    mel : ndarray (N_MELS, T)
+    harmonic, percussive : ndarray (T,)
+        Energy of the HPSS parts per frame.
+    mean_square : ndarray (T,)
+        Mean square of the samples under each frame's window (the same window as the
+        spectra, so levels line up), from a running sum over the block.
+    """
+    import librosa
+
+    count = 1 + len(mono) // ANALYSIS_HOP
+    padded = np.pad(mono, N_FFT // 2)
+    context = HPSS_KERNEL // 2 + 1
+    mel = np.empty((mel_basis.shape[0], count), dtype=np.float32)
+    harmonic = np.empty(count)
+    percussive = np.empty(count)
+    mean_square = np.empty(count)
+    for start in range(0, count, STFT_BLOCK):
+        stop = min(start + STFT_BLOCK, count)
+        low, high = max(0, start - context), min(count, stop + context)
+        needed = (high - 1) * ANALYSIS_HOP + N_FFT
+        chunk = padded[low * ANALYSIS_HOP : needed]
+        if len(chunk) < needed - low * ANALYSIS_HOP:
+            chunk = np.pad(chunk, (0, needed - low * ANALYSIS_HOP - len(chunk)))
+        magnitude = np.abs(librosa.stft(chunk, n_fft=N_FFT, hop_length=ANALYSIS_HOP, center=False))
+        keep = slice(start - low, stop - low)
+        mel[:, start:stop] = mel_basis @ (magnitude[:, keep] ** 2)
+        harmonic_mag, percussive_mag = librosa.decompose.hpss(magnitude, kernel_size=HPSS_KERNEL)
+        harmonic[start:stop] = (harmonic_mag[:, keep] ** 2).sum(axis=0)
+        percussive[start:stop] = (percussive_mag[:, keep] ** 2).sum(axis=0)
+        sums = np.concatenate([[0.0], np.cumsum(chunk.astype(np.float64) ** 2)])
+        offsets = np.arange(start - low, stop - low) * ANALYSIS_HOP
+        mean_square[start:stop] = np.maximum(sums[offsets + N_FFT] - sums[offsets], 0.0) / N_FFT
+    return mel, harmonic, percussive, mean_square
+
+
+def _chroma(mono: np.ndarray, *, sample_rate_hz: int) -> np.ndarray:
+    """12-bin CQT chroma on the fine grid, a block at a time; shape (12, T).
+
+    The CQT of a whole song holds several song-length spectra at once (about 200 MB for
+    3 minutes), so it runs on blocks of ``STFT_BLOCK`` frames with ``CHROMA_CONTEXT_S`` of
+    audio on each side, longer than the lowest CQT filter, so the blocks join seamlessly.
+    Tuning is fixed at A = 440 Hz: librosa's default estimates it from whatever audio it is
+    given, which would make the chroma of a passage depend on the rest of the song.
+    """
+    import librosa
+
+    count = 1 + len(mono) // ANALYSIS_HOP
+    context = int(round(CHROMA_CONTEXT_S * sample_rate_hz / ANALYSIS_HOP))
+    chroma = np.empty((12, count), dtype=np.float32)
+    for start in range(0, count, STFT_BLOCK):
+        stop = min(start + STFT_BLOCK, count)
+        low, high = max(0, start - context), min(count, stop + context)
+        # The last block keeps the samples after its last frame centre, as the whole song would.
+        block = mono[low * ANALYSIS_HOP : (high - 1) * ANALYSIS_HOP + 1] if high < count else mono[low * ANALYSIS_HOP :]
+        with warnings.catch_warnings():
+            # Short blocks make librosa warn that its decimated octaves are shorter than
+            # n_fft; the chroma is still right, only zero-padded there.
+            warnings.simplefilter("ignore", UserWarning)
+            values = librosa.feature.chroma_cqt(y=block, sr=sample_rate_hz, hop_length=ANALYSIS_HOP, tuning=0.0)
+        chroma[:, start:stop] = values[:, start - low : stop - low]
+    return chroma
+
+
 def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str = "audio") -> dict[str, np.ndarray]:
     """Compute the GAN features of a song at its video frame instants.
 
@@ -192,7 +283,7 @@ def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str 
         raise DreamreelError(where, "contains NaN or infinite samples", "re-export the audio")
     n_frames = frame_count(samples, sample_rate_hz, fps)
 
-    mono = audio.mean(axis=0, dtype=np.float64).astype(np.float32)
+    mono = audio[0] if audio.shape[0] == 1 else audio.mean(axis=0, dtype=np.float32)
     peak_dbfs = 20 * math.log10(max(float(np.max(np.abs(mono))), 1e-12))
     if peak_dbfs < SILENT_DBFS:
         raise DreamreelError(where, f"the song is silent (peak {peak_dbfs:.0f} dBFS)", "render or choose a song with sound in it")
@@ -205,32 +296,16 @@ def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str 
     def pool(values: np.ndarray, mode: str = "mean") -> np.ndarray:
         return pool_to_frames(values, hop_s=hop_s, fps=fps, n_frames=n_frames, mode=mode)
 
-    stft = librosa.stft(mono, n_fft=N_FFT, hop_length=ANALYSIS_HOP, center=True)
-    magnitude = np.abs(stft)
-    del stft
-    power_spec = magnitude**2
     fmax = min(float(params["mel_fmax_hz"]), rate / 2)
     mel_basis = librosa.filters.mel(sr=rate, n_fft=N_FFT, n_mels=N_MELS, fmax=fmax)
-    mel = mel_basis @ power_spec
+    mel, harmonic_fine, percussive_fine, frames_ms = _spectral_envelopes(mono, mel_basis=mel_basis)
     mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmax=fmax)
     low_edge, high_edge = (float(v) for v in params["band_edges_hz"])
     band_masks = [mel_hz < low_edge, (mel_hz >= low_edge) & (mel_hz < high_edge), mel_hz >= high_edge]
     bands_fine = np.stack([mel[mask].mean(axis=0) if mask.any() else np.zeros(mel.shape[1]) for mask in band_masks])
 
-    harmonic_mag, percussive_mag = librosa.decompose.hpss(magnitude, kernel_size=HPSS_KERNEL)
-    harmonic_fine = (harmonic_mag**2).sum(axis=0)
-    percussive_fine = (percussive_mag**2).sum(axis=0)
-    del harmonic_mag, percussive_mag, magnitude, power_spec
-
     onset_fine = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=1.0), sr=rate, hop_length=ANALYSIS_HOP)
-    with warnings.catch_warnings():
-        # Short songs make librosa warn that its decimated octaves are shorter than n_fft;
-        # the chroma is still right, only zero-padded there.
-        warnings.simplefilter("ignore", UserWarning)
-        chroma_fine = librosa.feature.chroma_cqt(y=mono, sr=rate, hop_length=ANALYSIS_HOP)
-    # Mean square over the same window as the STFT, so levels line up with the spectra.
-    padded = np.pad(mono.astype(np.float64), N_FFT // 2)
-    frames_ms = librosa.util.frame(padded**2, frame_length=N_FFT, hop_length=ANALYSIS_HOP).mean(axis=0)
+    chroma_fine = _chroma(mono, sample_rate_hz=rate)
 
     fine_count = mel.shape[1]
 

@@ -8,10 +8,12 @@ Measured in one run, each case in its own child process (so peak RSS is the case
   (a fresh BigGAN gives NaN, which is also slow on CPUs: see :func:`random_finite_biggan`).
   Both paths share the analysis and the walk and write the same FFV1 file, so the ratio
   isolates the renderer. Render-only rates are reported beside the end-to-end ones.
-* peak RSS of our render stage for a 3-minute and a 20-second song. To keep the run short
-  the walk runs at ``MEMORY_FPS`` frames/s; what grows with the song is the same (frames
-  streamed, latents memory-mapped). The reference's list grows by one frame per frame:
-  that growth is computed from the frame size and reported beside it.
+* peak RSS for a 3-minute and a 20-second song, per stage as make runs them (analysis +
+  walk in one child, render + concat in another) and for the pipeline (the larger of the
+  two). To keep the run short the walk runs at ``MEMORY_FPS`` frames/s; what grows with the
+  song is the same (frames streamed, latents memory-mapped). Analysis at the full 30 fps
+  is measured too. The reference's list grows by one frame per frame: that growth is
+  computed from the frame size and reported beside it.
 * efficiency: the generator's FLOPs per frame (counted by torch's FlopCounterMode) times
   our render rate, divided by this machine's matmul FLOP/s measured in the same child
   with the same threads and precision.
@@ -87,7 +89,7 @@ def _features_and_walk(song: str, fps: int):
     from dreamreel.latents import LATENTS, make_walk
     from dreamreel.params import validate_section
 
-    audio, rate = read_audio(song)
+    audio, rate = read_audio(song, mono=True)
     features = analyze(audio, sample_rate_hz=rate, params=validate_section("bench", FEATURES, {"fps": fps}))
     del audio
     return make_walk(features, params=validate_section("bench", LATENTS, {}))
@@ -123,20 +125,14 @@ def _generator_flops(model, size: int) -> float:
     return float(counter.get_total_flops())
 
 
-def _child_ours(song: str, weights: str, size: int, fps: int, work: str, measure_efficiency: bool) -> dict:
-    import torch
-
+def _render_latents(latents_path: Path, weights: str, size: int, fps: int, work_dir: Path):
+    """Our render stage: memory-mapped latents → BigGAN → FFV1 segments → concat."""
     from dreamreel.models.base import ComputeOptions
     from dreamreel.models.biggan import BigGANModel, WeightsSource
-    from dreamreel.npz import open_npz, save_npz
+    from dreamreel.npz import open_npz
     from dreamreel.render import auto_batch_size, concat_segments, render_segments, write_manifest
 
-    work_dir = Path(work)
-    started = time.perf_counter()
-    walk = _features_and_walk(song, fps)
-    save_npz(work_dir / "latents.npz", walk)
-    del walk
-    latents = open_npz(work_dir / "latents.npz")
+    latents = open_npz(latents_path)
     folder = Path(weights)
     model = BigGANModel(f"biggan-deep-{size}", WeightsSource(folder / "config.json", folder / "pytorch_model.bin", "bench"), compute=ComputeOptions())
     render_start = time.perf_counter()
@@ -145,11 +141,23 @@ def _child_ours(song: str, weights: str, size: int, fps: int, work: str, measure
     frames = sum(s.frames for s in segments)
     write_manifest(work_dir / "segments.json", segments, fps=Fraction(fps), size_px=model.size_px, choice_metadata={}, n_frames=frames)
     concat_segments(work_dir / "segments.json", work_dir / "frames.mkv")
-    finished = time.perf_counter()
+    return model, frames, time.perf_counter() - render_start
+
+
+def _child_ours(song: str, weights: str, size: int, fps: int, work: str, measure_efficiency: bool) -> dict:
+    """Our whole path in one process: song → features → walk → segments → frames.mkv."""
+    import torch
+
+    from dreamreel.npz import save_npz
+
+    work_dir = Path(work)
+    started = time.perf_counter()
+    save_npz(work_dir / "latents.npz", _features_and_walk(song, fps))
+    model, frames, render_seconds = _render_latents(work_dir / "latents.npz", weights, size, fps, work_dir)
     result = {
         "frames": frames,
-        "seconds": finished - started,
-        "render_seconds": finished - render_start,
+        "seconds": time.perf_counter() - started,
+        "render_seconds": render_seconds,
         "peak_rss_mb": _peak_rss_mb(),
         "precision": model.precision,
         "threads": torch.get_num_threads(),
@@ -164,6 +172,13 @@ def _child_ours(song: str, weights: str, size: int, fps: int, work: str, measure
         if model.precision != "fp32":
             result["matmul_flops_model_precision"] = _matmul_flops(model.precision, torch.get_num_threads())
     return result
+
+
+def _child_render(latents: str, weights: str, size: int, fps: int, work: str) -> dict:
+    """The render stage alone, as make runs it (render_frames + concat)."""
+    started = time.perf_counter()
+    _, frames, _ = _render_latents(Path(latents), weights, size, fps, Path(work))
+    return {"frames": frames, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _child_reference(song: str, weights: str, size: int, fps: int, work: str) -> dict:
@@ -192,9 +207,13 @@ def _child_reference(song: str, weights: str, size: int, fps: int, work: str) ->
     return {"frames": len(frames), "seconds": finished - started, "render_seconds": finished - render_start, "peak_rss_mb": _peak_rss_mb()}
 
 
-def _child_analysis(song: str, fps: int) -> dict:
+def _child_analysis(song: str, fps: int, latents: str) -> dict:
+    """The analysis and latent stages (two make stages; run together they peak no lower)."""
+    from dreamreel.npz import save_npz
+
     started = time.perf_counter()
     walk = _features_and_walk(song, fps)
+    save_npz(latents, walk)
     return {"frames": int(walk["noise"].shape[0]), "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -273,26 +292,30 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
         if work.exists():
             subprocess.run(["rm", "-rf", str(work)], check=True)
         work.mkdir()
-        measured[label] = {
-            "render": _spawn("ours", song=str(song), weights=str(weights), size=128, fps=MEMORY_FPS, work=str(work), measure_efficiency=False),
-            "analysis": _spawn("analysis", song=str(song), fps=FPS),
+        analysis = _spawn("analysis", song=str(song), fps=MEMORY_FPS, latents=str(work / "latents.npz"))
+        measured[label] = {"analysis": analysis, "render": _spawn("render", latents=str(work / "latents.npz"), weights=str(weights), size=128, fps=MEMORY_FPS, work=str(work))}
+        measured[label]["pipeline"] = {
+            "seconds": analysis["seconds"] + measured[label]["render"]["seconds"],
+            "peak_rss_mb": max(analysis["peak_rss_mb"], measured[label]["render"]["peak_rss_mb"]),
         }
+        measured[label]["analysis at 30 fps"] = _spawn("analysis", song=str(song), fps=FPS, latents=str(work / "latents-30fps.npz"))
     short, long = list(durations)
     frame_bytes = 128 * 128 * 3
-    for part in ("render", "analysis"):
+    for part in ("render", "analysis", "pipeline", "analysis at 30 fps"):
         a, b = measured[short][part], measured[long][part]
         row = {
             "stage": f"gan {part} memory",
-            "input": f"{long} vs {short} song" + (f", biggan-deep-128 at {MEMORY_FPS} fps" if part == "render" else f", features at {FPS} fps"),
+            "input": f"{long} vs {short} song, biggan-deep-128 at {MEMORY_FPS if part != 'analysis at 30 fps' else FPS} fps",
             "seconds": b["seconds"],
             "x_realtime": durations[long] / b["seconds"],
             "peak_rss_mb": b["peak_rss_mb"],
             f"peak_rss_mb_{short.replace(' ', '')}": a["peak_rss_mb"],
             "rss_ratio_long_vs_short": b["peak_rss_mb"] / a["peak_rss_mb"],
         }
-        if part == "render":
+        if part in ("render", "pipeline"):
             row["target_rss_ratio"] = 1.2
-            # The reference holds every frame: at 30 fps the long song's list alone is this big.
+        if part == "render":
+            # The reference holds every frame: at 30 fps the songs' frame lists alone are this big.
             row["reference_frame_list_mb_at_30fps"] = durations[long] * FPS * frame_bytes / 2**20
             row["reference_frame_list_mb_at_30fps_short"] = durations[short] * FPS * frame_bytes / 2**20
         rows.append(row)
@@ -307,7 +330,7 @@ def _main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         kind, arguments = args.child[0], json.loads(args.child[1])
-        handler = {"weights": _child_weights, "ours": _child_ours, "reference": _child_reference, "analysis": _child_analysis}[kind]
+        handler = {"weights": _child_weights, "ours": _child_ours, "reference": _child_reference, "analysis": _child_analysis, "render": _child_render}[kind]
         print(json.dumps(handler(**arguments)))
         return 0
     rows = run(Path(args.out_dir or "out/bench-gan"), args.quick)
