@@ -144,3 +144,26 @@ def test_missing_audio_file_is_a_user_error(tmp_path, capsys):
     p = write_params(tmp_path / "features.json", {})
     assert run_cli(script.main, [str(tmp_path / "nope.wav"), str(tmp_path / "f.npz"), "--params", str(p)]) == 2
     assert "nope.wav" in capsys.readouterr().err
+
+
+def test_blockwise_analysis_equals_whole_song_analysis(monkeypatch):
+    import librosa
+
+    import dreamreel.features as features
+
+    monkeypatch.setattr(features, "STFT_BLOCK", 40)
+    monkeypatch.setattr(features, "CHROMA_CONTEXT_S", 1.0)
+    mono = music(SR, 3.0)[0]
+    basis = librosa.filters.mel(sr=SR, n_fft=features.N_FFT, n_mels=features.N_MELS, fmax=8000)
+    mel, harmonic, percussive, mean_square = features._spectral_envelopes(mono, mel_basis=basis)
+    magnitude = np.abs(librosa.stft(mono, n_fft=features.N_FFT, hop_length=features.ANALYSIS_HOP, center=True))
+    whole_h, whole_p = librosa.decompose.hpss(magnitude, kernel_size=features.HPSS_KERNEL)
+    np.testing.assert_allclose(mel, basis @ magnitude**2, rtol=1e-5)
+    np.testing.assert_allclose(harmonic, (whole_h**2).sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(percussive, (whole_p**2).sum(axis=0), rtol=1e-5)
+    padded = np.pad(mono.astype(np.float64), features.N_FFT // 2)
+    expected_ms = librosa.util.frame(padded**2, frame_length=features.N_FFT, hop_length=features.ANALYSIS_HOP).mean(axis=0)
+    np.testing.assert_allclose(mean_square, expected_ms[: len(mean_square)], rtol=1e-6, atol=1e-12)
+    chroma = features._chroma(mono, sample_rate_hz=SR)
+    whole = librosa.feature.chroma_cqt(y=mono, sr=SR, hop_length=features.ANALYSIS_HOP, tuning=0.0)
+    np.testing.assert_allclose(chroma, whole, atol=1e-4)

@@ -170,7 +170,7 @@ def peak_normalise(values: np.ndarray, *, fps: Fraction, release_s: float) -> np
     return np.clip(ratio, 0.0, 1.0)
 
 
-def _spectral_envelopes(mono: np.ndarray, *, mel_basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _spectral_envelopes(mono: np.ndarray, *, mel_basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mel power and HPSS harmonic/percussive energy on the fine grid, a block at a time.
 
     The STFT of a whole song is the largest thing analysis would hold (about 130 MB for

@@ -52,7 +52,7 @@ GAN = Section(
         "device": Field("auto", "str", "auto (CUDA when available, else CPU), cpu or cuda", choices=("auto", "cpu", "cuda")),
         "precision": Field("auto", "str", "auto (fp16 on CUDA, bf16 on CPUs with native bf16, else fp32), fp32, bf16 or fp16", choices=("auto", "fp32", "bf16", "fp16")),
         "channels_last": Field(True, "bool", "NHWC memory layout for the convolutions (faster with bf16 and on CUDA)"),
-        "batch_size": Field(None, "int", "frames per model call; null = 16 (4 at 512 px on a CPU)", minimum=1, maximum=256, nullable=True),
+        "batch_size": Field(None, "int", "frames per model call; null = 8 on a CPU (4 at 512 px), 16 on CUDA", minimum=1, maximum=256, nullable=True),
         "threads": Field(None, "int", "CPU threads for the model; null = all cores", minimum=1, maximum=1024, nullable=True),
         "segment_s": Field(4.0, "number", "length of one cached segment: the unit of resume and of re-render", minimum=0.25, maximum=120.0),
         "draft_size_px": Field(128, "int", "frame edge of the draft render", minimum=16, maximum=4096),
@@ -248,7 +248,7 @@ def auto_batch_size(device: str, size_px: int) -> int:
     """A batch that keeps the cores busy without large activations: see gan.batch_size."""
     if device == "cuda":
         return 16
-    return 16 if size_px <= 256 else 4
+    return 8 if size_px <= 256 else 4
 
 
 def render_segments(
