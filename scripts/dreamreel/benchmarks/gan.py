@@ -238,7 +238,7 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    cases = {128: 8, 256: 4} if quick else {128: 150, 256: 60}
+    cases = {128: 8, 256: 4} if quick else {128: 600, 256: 150}
     rows: list[dict] = []
     for size, frames in cases.items():
         weights = out_dir / f"biggan-deep-{size}-random"
