@@ -230,3 +230,50 @@ def test_manifest_records_the_auto_choice(tmp_path, monkeypatch):
     assert manifest["metadata"]["dreamreel_model_requested"] == "auto"
     assert sum(s["frames"] for s in manifest["segments"]) == 8
     assert open_npz(tmp_path / "latents.npz")["noise"].shape == (8, 128)
+
+
+SLOW_CHILD = textwrap.dedent(
+    """
+    import os, sys, time
+    from fractions import Fraction
+    sys.path.insert(0, {scripts!r})
+    from dreamreel.models.cppn import CPPN
+    from dreamreel.npz import open_npz
+    from dreamreel.render import render_segments
+
+    class Slow(CPPN):
+        def render(self, latents):
+            time.sleep(float(os.environ.get("BATCH_DELAY_S", "0")))
+            return super().render(latents)
+
+    render_segments(open_npz(sys.argv[1]), Slow(size_px=16, seed=1), sys.argv[2], fps=Fraction(30), segment_s=0.2,
+                    batch_size=4, progress_stream=open(os.devnull, "w"))
+    """
+)
+
+
+def test_kill_9_mid_render_then_rerun_renders_only_the_rest_identically(tmp_path):
+    import signal
+    import time
+
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_CHILD.format(scripts=str(SCRIPTS)))
+    save_npz(tmp_path / "latents.npz", walk(40))
+    reference = _render(open_npz(tmp_path / "latents.npz"), tmp_path / "whole")
+    folder = tmp_path / "killed"
+    environment = dict(os.environ, BATCH_DELAY_S="0.3")
+    child = subprocess.Popen([sys.executable, str(script), str(tmp_path / "latents.npz"), str(folder)], env=environment)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(folder.glob("[0-9a-f]*.mkv")):
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    finished = sorted(p.name for p in folder.glob("[0-9a-f]*.mkv"))
+    assert 0 < len(finished) < len(reference)
+    kept = {name: (folder / name).stat().st_mtime_ns for name in finished}
+    subprocess.run([sys.executable, str(script), str(tmp_path / "latents.npz"), str(folder)], check=True, env=dict(os.environ, BATCH_DELAY_S="0"))
+    assert not list(folder.glob(".*"))  # the killed run's temporary segment was cleaned up
+    for segment in reference:
+        assert (folder / segment.path.name).read_bytes() == segment.path.read_bytes()
+    # Segments finished before the kill were kept, not rendered again.
+    assert {name: (folder / name).stat().st_mtime_ns for name in finished} == kept
