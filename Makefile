@@ -7,7 +7,7 @@ SHELL := bash
 .SECONDARY:
 .SUFFIXES:
 MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
-.DEFAULT_GOAL := audio
+.DEFAULT_GOAL := video
 
 # ---- Where things are -------------------------------------------------------------------
 ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
@@ -124,9 +124,40 @@ $(OUT)/$(PIECE)-pan.png: $(BUILD)/score/score.json $(PARTS:%=$(BUILD)/params/par
 ## preview: pictures of the piece: 8D pan, contact sheet, feature plots (out/<piece>-*.png)
 preview: $(OUT)/$(PIECE)-pan.png $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png
 
-## demo: set-up, then the demo piece end to end
-demo: $(BUILD)/mix/master.wav
-	@echo "demo: the master mix is $(BUILD)/mix/master.wav"
+## demo: set-up, then the demo piece end to end: out/demo.mp4 and its preview pictures
+demo: video preview
+	@echo "demo: the video is $(OUT)/$(PIECE).mp4 (and .mkv); pictures: $(OUT)/$(PIECE)-*.png"
+
+# ---- GAN ----------------------------------------------------------------------------------
+## build/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the master at every video frame (params: features)
+$(BUILD)/gan/features.npz: $(BUILD)/mix/master.wav $(BUILD)/params/features.json $(DEPS_analyze) | $(BUILD)/gan/
+	$(PY) $(ROOT)scripts/analyze.py $< $@ --params $(word 2,$^)
+
+## build/gan/latents.npz: the latent walk, one noise and class vector per frame (params: latents)
+$(BUILD)/gan/latents.npz: $(BUILD)/gan/features.npz $(BUILD)/params/latents.json $(DEPS_latents)
+	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(word 2,$^)
+
+## build/gan/segments.json: the walk rendered into cached segments, build/gan/segments/<hash>.mkv (params: gan)
+$(BUILD)/gan/segments.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(DEPS_render_frames)
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments
+
+## build/gan/frames.mkv: the segments joined, lossless, square, exact frame rate
+$(BUILD)/gan/frames.mkv: $(BUILD)/gan/segments.json $(DEPS_concat_frames)
+	$(PY) $(ROOT)scripts/concat_frames.py $< $@
+
+## build/gan/draft.json: the same walk, small and at a fraction of the frame rate (params: gan.draft_*)
+$(BUILD)/gan/draft.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(DEPS_render_frames)
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments --draft
+
+## build/gan/draft.mkv: a quick look at the pictures before the full render
+$(BUILD)/gan/draft.mkv: $(BUILD)/gan/draft.json $(DEPS_concat_frames)
+	$(PY) $(ROOT)scripts/concat_frames.py $< $@
+
+## gan: the square GAN video, build/gan/frames.mkv
+gan: $(BUILD)/gan/frames.mkv
+
+## draft: a quick low-resolution, low-frame-rate render of the same walk, build/gan/draft.mkv
+draft: $(BUILD)/gan/draft.mkv
 
 # ---- Video --------------------------------------------------------------------------------
 VIDEO_FILTERS := $(wildcard $(ROOT)filters/*.txt)
@@ -170,4 +201,4 @@ help:
 %/:
 	mkdir -p $@
 
-.PHONY: setup doctor audio video demo preview test bench clean clean-all help
+.PHONY: setup doctor audio gan draft video demo preview test bench clean clean-all help

@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 
 from .params import Field, Section
+from .features import FEATURES
+from .latents import LATENTS
 from .mux import MUX
+from .render import GAN
 from .stylegan.audio import STYLEGAN
 from .video_graph import VIDEO
 
@@ -84,6 +87,9 @@ SCHEMA: dict[str, Section] = {
     "stems": STEMS,
     "part_defaults": PART,
     "mix": MIX,
+    "features": FEATURES,
+    "latents": LATENTS,
+    "gan": GAN,
     "stylegan": STYLEGAN,
     "video": VIDEO,
     "mux": MUX,

@@ -1,0 +1,79 @@
+"""Make build/gan/segments.json: render the latent walk into cached, lossless video segments.
+
+Input:   build/gan/latents.npz (from scripts/latents.py).
+Output:  content-addressed segments in --segments-dir (build/gan/segments/<sha256>.mkv,
+         FFV1, exact frame rate) and a manifest (segments.json) listing them in order with
+         the model actually used. Segments already present are not rendered again, so a
+         killed render resumes, and a walk that changed only at the end re-renders only
+         the end. --draft renders the same walk small and at a fraction of the frame rate.
+Params:  gan.model, gan.weights, gan.allow_download, gan.download_timeout_s, gan.size_px,
+         gan.cppn_seed, gan.device, gan.precision, gan.channels_last, gan.batch_size,
+         gan.threads, gan.segment_s, gan.draft_size_px, gan.draft_fps_divisor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dreamreel.errors import DreamreelError, run_cli  # noqa: F401  (DreamreelError is what main raises)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("latents", help="build/gan/latents.npz")
+    parser.add_argument("manifest", help="manifest to write, e.g. build/gan/segments.json")
+    parser.add_argument("--params", required=True, help="build/params/gan.json")
+    parser.add_argument("--segments-dir", required=True, help="folder of cached segments, e.g. build/gan/segments")
+    parser.add_argument("--draft", action="store_true", help="render at gan.draft_size_px and fps / gan.draft_fps_divisor")
+    args = parser.parse_args(argv)
+
+    from fractions import Fraction
+
+    from dreamreel import render
+    from dreamreel.models.base import ComputeOptions
+    from dreamreel.models.registry import ModelRequest, load_model
+    from dreamreel.npz import open_npz
+    from dreamreel.params import read_section, validate_section
+
+    params = validate_section(args.params, render.GAN, read_section(args.params))
+    latents = open_npz(args.latents, what="latents")
+    for key in ("fps_num", "fps_den"):
+        if key not in latents:
+            raise DreamreelError(args.latents, f"has no {key}", "rebuild it with scripts/latents.py")
+    walk_fps = Fraction(int(latents["fps_num"]), int(latents["fps_den"]))
+    stride = int(params["draft_fps_divisor"]) if args.draft else 1
+    size_px = int(params["draft_size_px"]) if args.draft else params["size_px"]
+    compute = ComputeOptions(device=params["device"], precision=params["precision"], channels_last=params["channels_last"], threads=params["threads"])
+    request = ModelRequest(
+        name=params["model"],
+        weights=params["weights"],
+        size_px=size_px,
+        seed=int(params["cppn_seed"]),
+        allow_download=bool(params["allow_download"]),
+        download_timeout_s=float(params["download_timeout_s"]),
+        compute=compute,
+    )
+    choice = load_model(request, where=f"{args.params}: gan")
+    model = choice.model
+    fps = walk_fps / stride
+    batch = params["batch_size"] or render.auto_batch_size(getattr(model, "device", "cpu"), model.size_px)
+    segments = render.render_segments(
+        latents,
+        model,
+        args.segments_dir,
+        fps=fps,
+        out_size_px=size_px,
+        frame_stride=stride,
+        segment_s=float(params["segment_s"]),
+        batch_size=int(batch),
+        label="draft" if args.draft else "render",
+        where=args.latents,
+    )
+    out_size = int(size_px or model.size_px)
+    render.write_manifest(args.manifest, segments, fps=fps, size_px=out_size, choice_metadata=choice.metadata(), n_frames=sum(s.frames for s in segments))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
