@@ -171,8 +171,10 @@ $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(BUILD)/video/picture.mkv $(BUILD)/m
 	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(wildcard $(BUILD)/params/*.json)
 
 ## out/<piece>-{preview,features}.png: frames at the strongest onsets and section changes; feature plots
-$(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(BUILD)/video/picture.mkv $(BUILD)/gan/features.npz $(BUILD)/gan/latents.npz $(DEPS_preview) | $(OUT)/
-	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)'
+# With a score, the plots get its barlines.
+SCORE_BARS := $(if $(SONG),,$(BUILD)/score/score.json)
+$(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(BUILD)/video/picture.mkv $(BUILD)/gan/features.npz $(BUILD)/gan/latents.npz $(SCORE_BARS) $(DEPS_preview) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)' $(if $(SCORE_BARS),--score $(SCORE_BARS))
 
 ## video: the finished music video, out/<piece>.mp4 (and .mkv)
 video: $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv

@@ -11,6 +11,7 @@ Params:  none from params.yaml (--count frames, --title text are plain options).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,7 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=12, help="frames on the contact sheet (default 12)")
     parser.add_argument("--margin-s", type=float, default=2.0, help="pick no frame this close to either end, where the picture fades (default 2)")
     parser.add_argument("--title", default="", help="heading of both images (default: the video's file name)")
+    parser.add_argument("--score", type=Path, help="build/score/score.json: draw its barlines on the plots")
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: $FFMPEG, else ffmpeg on PATH)")
     args = parser.parse_args(argv)
 
@@ -45,6 +47,11 @@ def main(argv=None) -> int:
     if not 1 <= args.count <= 48:
         raise DreamreelError("--count", f"{args.count} frames", "use 1 to 48")
     features = load_features(args.features)
+    if args.score is not None:
+        from dreamreel.musical_time import MusicalClock
+        from dreamreel.score import load_score_json
+
+        features = dataclasses.replace(features, bar_times_s=MusicalClock.from_score(load_score_json(args.score)).bar_seconds())
     if not args.latents.is_file():
         raise DreamreelError(str(args.latents), "file not found", "build it first (make gan)")
     with np.load(args.latents) as data:

@@ -1,0 +1,60 @@
+"""The whole pipeline on a tiny piece with the real Makefile: score -> master -> GAN -> video.
+
+What reruns when which input changes: editing video.title reruns compose and mux only
+(no GAN segment, no audio file is touched); a second make does nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from conftest import TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
+from test_graph import make, snapshot
+
+pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
+
+PARAMS = """\
+piece: {name: tiny, score: tiny.mid, title: Tiny}
+stems: {tail_s: 0.5}
+features: {fps: 10}
+gan: {model: cppn, size_px: 32, segment_s: 1.0}
+video:
+  preset: ultrafast
+  fade_in_s: 0.0
+  fade_out_s: 0.2
+  title: {text: One, start_s: 0.0, end_s: 1.0, fade_s: 0.1}
+"""
+
+
+def probe(path) -> str:
+    return subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,width,height,r_frame_rate,sample_rate,channels",
+                           "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def piece(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pipeline")
+    write_midi(folder / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
+    (folder / "params.yaml").write_text(PARAMS)
+    make(folder, "video")
+    return folder
+
+
+def test_video_is_1080p_with_the_master_and_a_second_make_does_nothing(piece):
+    streams = probe(piece / "out/tiny.mp4")
+    assert "video,1920,1080,10/1" in streams and "audio,48000,2" in streams.replace(",,", ",")
+    assert make(piece, "-q", "video", check=False).returncode == 0
+
+
+def test_editing_the_title_reruns_compose_and_mux_only(piece):
+    before = snapshot(piece)
+    (piece / "params.yaml").write_text(PARAMS.replace("text: One", "text: Two"))
+    result = make(piece, "video")
+    after = snapshot(piece)
+    ran = [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]
+    assert ran == ["params.py", "compose.py", "mux.py"]
+    untouched = [name for name in before if name.startswith(("build/gan/", "build/mix/", "build/stems/", "build/fx/"))]
+    assert untouched and all(after[name] == before[name] for name in untouched)
+    assert "Two" in (piece / "build/video/graph.txt").read_text()
