@@ -31,6 +31,8 @@ SCORE ?=
 SONG ?=
 SOUNDFONT ?=
 PARTS ?=
+GAN_MODEL ?=
+GAN_WEIGHTS ?=
 
 # Goals that must not parse params.yaml or build the environment first.
 TOOL_GOALS := help doctor clean clean-all setup test bench
@@ -133,21 +135,31 @@ demo: video preview
 $(BUILD)/gan/features.npz: $(BUILD)/mix/master.wav $(BUILD)/params/features.json $(DEPS_analyze) | $(BUILD)/gan/
 	$(PY) $(ROOT)scripts/analyze.py $< $@ --params $(word 2,$^)
 
-## build/gan/latents.npz: the latent walk, one noise and class vector per frame (params: latents)
-$(BUILD)/gan/latents.npz: $(BUILD)/gan/features.npz $(BUILD)/params/latents.json $(DEPS_latents)
-	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(word 2,$^)
+# The walk depends on which model it is for (model.json): BigGAN and cppn read the
+# latents section; StyleGAN reads the stylegan section and its model file.
+ifeq ($(GAN_MODEL),stylegan)
+WALK_INPUTS := $(BUILD)/params/stylegan.json $(GAN_WEIGHTS)
+MODEL_OPTIONS := --stylegan $(BUILD)/params/stylegan.json
+else
+WALK_INPUTS := $(BUILD)/params/latents.json
+MODEL_OPTIONS :=
+endif
+
+## build/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan)
+$(BUILD)/gan/latents.npz: $(BUILD)/gan/features.npz $(BUILD)/params/model.json $(WALK_INPUTS) $(DEPS_latents)
+	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(BUILD)/params/latents.json --model $(BUILD)/params/model.json $(MODEL_OPTIONS)
 
 ## build/gan/segments.json: the walk rendered into cached segments, build/gan/segments/<hash>.mkv (params: gan)
-$(BUILD)/gan/segments.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(DEPS_render_frames)
-	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments
+$(BUILD)/gan/segments.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames)
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments $(MODEL_OPTIONS)
 
 ## build/gan/frames.mkv: the segments joined, lossless, square, exact frame rate
 $(BUILD)/gan/frames.mkv: $(BUILD)/gan/segments.json $(DEPS_concat_frames)
 	$(PY) $(ROOT)scripts/concat_frames.py $< $@
 
 ## build/gan/draft.json: the same walk, small and at a fraction of the frame rate (params: gan.draft_*)
-$(BUILD)/gan/draft.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(DEPS_render_frames)
-	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments --draft
+$(BUILD)/gan/draft.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames)
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments --draft $(MODEL_OPTIONS)
 
 ## build/gan/draft.mkv: a quick look at the pictures before the full render
 $(BUILD)/gan/draft.mkv: $(BUILD)/gan/draft.json $(DEPS_concat_frames)

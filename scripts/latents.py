@@ -4,7 +4,8 @@ Input:   build/gan/features.npz (from scripts/analyze.py).
 Output:  latents.npz with noise (N, 128), classes (N, 1000), truncation (N,), float32,
          frame k at k/fps s, plus fps_num/fps_den and the ImageNet class_indices used.
          The same inputs and params give a byte-identical file.
-Params:  latents.seed, latents.truncation, latents.motion_*, latents.pulse_*, latents.class_*.
+         For gan.model: stylegan, ws (N, num_ws, w_dim) from the stylegan mapping instead.
+Params:  model.json (gan.model, gan.weights), stylegan.* for StyleGAN; latents.seed, latents.truncation, latents.motion_*, latents.pulse_*, latents.class_*.
 """
 
 from __future__ import annotations
@@ -20,14 +21,30 @@ def main(argv=None) -> int:
     parser.add_argument("features", help="build/gan/features.npz")
     parser.add_argument("output", help="latents file to write, e.g. build/gan/latents.npz")
     parser.add_argument("--params", required=True, help="build/params/latents.json")
+    parser.add_argument("--model", help="build/params/model.json: which model the walk is for (default: BigGAN/cppn)")
+    parser.add_argument("--stylegan", help="build/params/stylegan.json: the audio mapping for gan.model: stylegan")
     args = parser.parse_args(argv)
 
     from dreamreel import latents
     from dreamreel.npz import open_npz, save_npz
     from dreamreel.params import read_section, validate_section
 
-    params = validate_section(args.params, latents.LATENTS, read_section(args.params))
     features = open_npz(args.features, what="features")
+    model = read_section(args.model) if args.model else {"model": "auto", "weights": None}
+    if model["model"] == "stylegan":
+        from dreamreel.schema import STYLEGAN
+        from dreamreel.stylegan.audio import stylegan_walk
+
+        if not args.stylegan:
+            raise DreamreelError("--stylegan", "a StyleGAN walk needs the stylegan params", "pass --stylegan build/params/stylegan.json")
+        if not model["weights"]:
+            raise DreamreelError("params.yaml: gan.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
+        params = validate_section(args.stylegan, STYLEGAN, read_section(args.stylegan))
+        walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features)
+        save_npz(args.output, walk)
+        print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
+        return 0
+    params = validate_section(args.params, latents.LATENTS, read_section(args.params))
     walk = latents.make_walk(features, params=params, where=f"{args.params}: latents")
     save_npz(args.output, walk)
     print(f"latents: {walk['noise'].shape[0]} frames, classes {walk['class_indices'].tolist()} -> {args.output}", file=sys.stderr)

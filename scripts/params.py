@@ -2,8 +2,9 @@
 
 Inputs:  PARAMS (params.yaml)
 Outputs: OUT_DIR/<section>.json for every section, OUT_DIR/parts.json (every part named in
-         params.yaml, merged over part_defaults), and the makefile fragment MAKEFILE with
-         PIECE, SCORE, SONG and SOUNDFONT. JSON files are rewritten only when their bytes
+         params.yaml, merged over part_defaults), OUT_DIR/model.json (gan.model and
+         gan.weights: what the latent walk is for), and the makefile fragment MAKEFILE with
+         PIECE, SCORE, SONG, SOUNDFONT, GAN_MODEL and GAN_WEIGHTS. JSON files are rewritten only when their bytes
          change, so Make reruns only the stages whose parameters moved.
 Params:  all sections; piece.score and piece.song are resolved relative to params.yaml.
 """
@@ -58,10 +59,14 @@ def main(argv=None) -> int:
         f"SCORE := {_make_value(where + '.score', _relative_to_cwd(args.params, piece['score']))}",
         f"SONG := {_make_value(where + '.song', _relative_to_cwd(args.params, piece['song']))}",
         f"SOUNDFONT := {_make_value('stems.soundfont', sections['stems']['soundfont'] if soundfont else '')}",
+        f"GAN_MODEL := {_make_value(f'{args.params}: gan.model', sections['gan']['model'])}",
+        f"GAN_WEIGHTS := {_make_value(f'{args.params}: gan.weights', sections['gan']['weights'] or '')}",
     ]
     for name, values in sections.items():
         replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
     replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))
+    model = {"model": sections["gan"]["model"], "weights": sections["gan"]["weights"]}
+    replace_if_changed(args.out_dir / "model.json", params_lib.canonical_json(model))
 
     write_bytes_atomic(args.makefile, ("\n".join(lines) + "\n").encode())
     return 0

@@ -6,7 +6,7 @@ Output:  content-addressed segments in --segments-dir (build/gan/segments/<sha25
          the model actually used. Segments already present are not rendered again, so a
          killed render resumes, and a walk that changed only at the end re-renders only
          the end. --draft renders the same walk small and at a fraction of the frame rate.
-Params:  gan.model, gan.weights, gan.allow_download, gan.download_timeout_s, gan.size_px,
+Params:  stylegan.noise_mode (with --stylegan), gan.model, gan.weights, gan.allow_download, gan.download_timeout_s, gan.size_px,
          gan.cppn_seed, gan.device, gan.precision, gan.channels_last, gan.batch_size,
          gan.threads, gan.segment_s, gan.draft_size_px, gan.draft_fps_divisor.
 """
@@ -25,6 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument("manifest", help="manifest to write, e.g. build/gan/segments.json")
     parser.add_argument("--params", required=True, help="build/params/gan.json")
     parser.add_argument("--segments-dir", required=True, help="folder of cached segments, e.g. build/gan/segments")
+    parser.add_argument("--stylegan", help="build/params/stylegan.json (its noise_mode), for gan.model: stylegan")
     parser.add_argument("--draft", action="store_true", help="render at gan.draft_size_px and fps / gan.draft_fps_divisor")
     args = parser.parse_args(argv)
 
@@ -53,6 +54,7 @@ def main(argv=None) -> int:
         allow_download=bool(params["allow_download"]),
         download_timeout_s=float(params["download_timeout_s"]),
         compute=compute,
+        options=read_section(args.stylegan) if args.stylegan else {},
     )
     choice = load_model(request, where=f"{args.params}: gan")
     model = choice.model

@@ -6,7 +6,7 @@ choice is announced loudly on stderr and returned as a :class:`ModelChoice`, whi
 renderer writes into the segment manifest and the video's metadata. A model named
 explicitly never falls back: missing weights are an error.
 
-Other packages add models with :func:`register` (the StyleGAN adapter does).
+More models are added with :func:`register`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ class ModelRequest:
         Socket timeout for such a download.
     compute : ComputeOptions
         Device, precision, layout, threads.
+    options : dict
+        Settings of one model family (for StyleGAN: the ``stylegan`` section, whose
+        ``noise_mode`` changes the pixels).
     """
 
     name: str = AUTO
@@ -52,6 +55,7 @@ class ModelRequest:
     allow_download: bool = False
     download_timeout_s: float = 30.0
     compute: ComputeOptions = field(default_factory=ComputeOptions)
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,16 @@ def _build_biggan(name: str, request: ModelRequest, where: str) -> FrameModel:
     return BigGANModel(name, source, compute=request.compute)
 
 
+def _build_stylegan(name: str, request: ModelRequest, where: str) -> FrameModel:
+    from .stylegan import StyleGANModel
+
+    if not request.weights:
+        raise DreamreelError(f"{where}.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
+    return StyleGANModel(request.weights, device=request.compute.device, noise_mode=request.options.get("noise_mode", "const"))
+
+
 register("cppn", _build_cppn)
+register("stylegan", _build_stylegan)
 for _size in (128, 256, 512):
     register(f"biggan-deep-{_size}", _build_biggan)
 

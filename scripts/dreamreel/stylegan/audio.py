@@ -223,3 +223,31 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
     ws += w_avg32
     assert ws.shape == (frames, generator.num_ws, generator.w_dim)
     return ws
+
+
+def mapping_inputs(features: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays :func:`stylegan_ws` reads, from the analysis stage's features.npz.
+
+    features.npz keeps the three bands together as ``bands`` (N, 3), low to high; the
+    mapping names them one by one. Everything else is passed through as it is.
+    """
+    inputs = {name: np.asarray(features[name]) for name in ("onset", "rms", "chroma") if name in features}
+    if "bands" in features:
+        bands = np.asarray(features["bands"])
+        if bands.ndim == 2 and bands.shape[1] == 3:
+            inputs.update(band_low=bands[:, 0], band_mid=bands[:, 1], band_high=bands[:, 2])
+    return inputs
+
+
+def stylegan_walk(features: Mapping[str, Any], *, weights, params: Mapping[str, Any], where: str = "features.npz") -> dict[str, np.ndarray]:
+    """latents.npz for a StyleGAN model: ``ws`` (N, num_ws, w_dim) and the exact frame rate.
+
+    The generator is loaded on the CPU (its mapping network is all that is used), so the
+    same features, params and model file give byte-identical ws on every machine.
+    """
+    from ..models.stylegan import StyleGANModel
+
+    fps_num, fps_den = int(features["fps_num"]), int(features["fps_den"])
+    model = StyleGANModel(weights, device="cpu", noise_mode=params["noise_mode"])
+    ws = stylegan_ws(mapping_inputs(features), generator=model.generator, params=params, fps=fps_num / fps_den, where=where)
+    return {"ws": ws, "fps_num": np.int64(fps_num), "fps_den": np.int64(fps_den)}
