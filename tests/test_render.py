@@ -18,7 +18,7 @@ from gan_helpers import music, walk, write_params, write_wav
 
 from dreamreel import render
 from dreamreel.errors import run_cli
-from dreamreel.ffmpeg import probe_video
+from dreamreel.ffmpeg_tools import find_ffmpeg, probe_video as probe
 from dreamreel.models.cppn import CPPN
 from dreamreel.npz import open_npz, save_npz
 
@@ -46,11 +46,11 @@ def test_song_to_frames_has_ceil_duration_frames_at_the_exact_rate(tmp_path, fps
     assert cli("render_frames", tmp_path / "latents.npz", tmp_path / "segments.json", "--params", gan, "--segments-dir", tmp_path / "segments") == 0
     assert cli("concat_frames", tmp_path / "segments.json", tmp_path / "frames.mkv") == 0
     rate = Fraction(str(fps))
-    info = probe_video(tmp_path / "frames.mkv")
-    assert info["frames"] == math.ceil(Fraction(round(seconds * 48000), 48000) * rate)
-    assert info["fps"] == rate and (info["width"], info["height"]) == (16, 16)
-    assert info["codec"] == "ffv1"
-    assert info["tags"]["dreamreel_model"] == "cppn"
+    info = probe(find_ffmpeg(), tmp_path / "frames.mkv")
+    assert info.frames == math.ceil(Fraction(round(seconds * 48000), 48000) * rate)
+    assert info.fps == rate and (info.width, info.height) == (16, 16)
+    assert info.codec == "ffv1"
+    assert info.tags["dreamreel_model"] == "cppn"
 
 
 def _render(latents, folder, *, model=None, **kwargs):
@@ -124,8 +124,8 @@ def test_draft_uses_every_nth_frame_of_the_same_walk(tmp_path):
     assert sum(s.frames for s in segments) == 11  # frames 0, 3, ..., 30
     render.write_manifest(tmp_path / "draft.json", segments, fps=Fraction(10), size_px=16, choice_metadata={}, n_frames=11)
     render.concat_segments(tmp_path / "draft.json", tmp_path / "draft.mkv")
-    info = probe_video(tmp_path / "draft.mkv")
-    assert info["frames"] == 11 and info["fps"] == 10
+    info = probe(find_ffmpeg(), tmp_path / "draft.mkv")
+    assert info.frames == 11 and info.fps == 10
     decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "draft.mkv"), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
     frames = np.frombuffer(decoded, np.uint8).reshape(11, 16, 16, 3)
     expected = model.render({k: latents[k][[0, 3, 30]] for k in model.latent_keys})
@@ -137,8 +137,8 @@ def test_frames_are_scaled_when_the_model_draws_another_size(tmp_path):
     segments = _render(latents, tmp_path / "s", model=CPPN(size_px=32, seed=1), out_size_px=16)
     render.write_manifest(tmp_path / "m.json", segments, fps=Fraction(30), size_px=16, choice_metadata={}, n_frames=6)
     render.concat_segments(tmp_path / "m.json", tmp_path / "v.mkv")
-    info = probe_video(tmp_path / "v.mkv")
-    assert (info["width"], info["frames"]) == (16, 6)
+    info = probe(find_ffmpeg(), tmp_path / "v.mkv")
+    assert (info.width, info.frames) == (16, 6)
 
 
 CHILD = textwrap.dedent(

@@ -43,8 +43,8 @@ QUEUE_BATCHES = 2
 
 GAN = Section(
     {
-        "model": Field("auto", "str", "auto (BigGAN-deep-128 when its weights can be had, else cppn), cppn, biggan-deep-128, biggan-deep-256, biggan-deep-512"),
-        "weights": Field(None, "str", "folder with config.json + pytorch_model.bin for BigGAN; null = the library cache (PYTORCH_PRETRAINED_BIGGAN_CACHE)", nullable=True),
+        "model": Field("auto", "str", "auto (BigGAN-deep-128 when its weights can be had, else cppn), cppn, biggan-deep-128, biggan-deep-256, biggan-deep-512, stylegan"),
+        "weights": Field(None, "str", "BigGAN: a folder with config.json + pytorch_model.bin (null = the library cache, PYTORCH_PRETRAINED_BIGGAN_CACHE); StyleGAN: the .pkl or .pt file", nullable=True),
         "allow_download": Field(False, "bool", "let BigGAN download missing weights (needs the network; off so offline runs fail fast)"),
         "download_timeout_s": Field(30.0, "number", "socket timeout of that download", minimum=1.0, maximum=600.0),
         "size_px": Field(None, "int", "edge of the square frames; null = the model's own (BigGAN 128/256/512, cppn 256); BigGAN frames are scaled to it", minimum=16, maximum=4096, nullable=True),
