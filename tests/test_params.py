@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,27 @@ def test_piece_without_score_or_song_is_an_error(tmp_path):
     path.write_text("piece: {name: x}\n")
     result = run_script("params", path, "--out-dir", tmp_path / "p", "--makefile", tmp_path / "p" / "params.mk")
     assert result.returncode == 2 and "neither a score nor a song" in result.stderr
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import os, signal, sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / "scripts")!r})
+        from dreamreel.atomic import atomic_path
+        from dreamreel.errors import run_cli
+
+        def main(argv):
+            with atomic_path({str(tmp_path / "out.wav")!r}) as temporary:
+                temporary.write_bytes(b"half")
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+
+        sys.exit(run_cli(main))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 143
+    assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,9 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Callable, Sequence
 
 EXIT_USER_ERROR = 2
@@ -37,8 +39,19 @@ class DreamreelError(Exception):
         super().__init__(message)
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # Raised in the main thread, SystemExit unwinds through every `with atomic_path(...)`,
+    # so a stage stopped by `kill` (or by make) leaves no half-written temporary file.
+    raise SystemExit(128 + signum)
+
+
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
-    """Run a script's ``main`` and turn a :class:`DreamreelError` into one line and exit status 2."""
+    """Run a script's ``main`` and turn a :class:`DreamreelError` into one line and exit status 2.
+
+    SIGTERM is turned into an orderly exit (status 143) so temporary outputs are removed.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         status = main(argv)
     except DreamreelError as error:
