@@ -19,8 +19,6 @@ Rows (all measured in this run, each in its own child interpreter so peak RSS is
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -96,23 +94,20 @@ def _old_loop(seconds: float, grow: bool) -> dict:
 def _measure(job: str, *args) -> dict:
     """Run ``job(*args)`` of this module in a fresh interpreter; its result plus its own peak RSS.
 
-    A subprocess (not a fork of the caller) so the peak is of this job alone, whatever the
-    caller holds; ``os.wait4`` gives the child's resource usage.
+    A fresh interpreter through :func:`dreamreel.benchmarks.measure`, so the peak is of
+    this job alone, whatever the caller holds.
     """
     code = (
         "import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
         "from dreamreel.benchmarks import pan; "
         f"print(json.dumps(pan.{job}(*json.loads(sys.argv[2]))))"
     )
+    from . import measure
+
     scripts = str(Path(__file__).resolve().parents[2])
-    process = subprocess.Popen([sys.executable, "-c", code, json.dumps([scripts]), json.dumps(list(args))], stdout=subprocess.PIPE)
-    output = process.stdout.read()
-    process.stdout.close()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise RuntimeError(f"benchmark child {job}{args} failed (wait status {status})")
-    result = json.loads(output)
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    done = measure([sys.executable, "-c", code, json.dumps([scripts]), json.dumps(list(args))], capture_stdout=True)
+    result = json.loads(done.stdout)
+    result["peak_rss_mb"] = done.peak_rss_mb
     return result
 
 

@@ -3,7 +3,7 @@
 Random weights in the configuration of NVIDIA's paper256 and paper512 models
 (stylegan2-ada ``--cfg=paper256|paper512``: z = w = 512, 8 mapping layers,
 ``channel_base`` 16384 / 32768, ``channel_max`` 512, skip architecture, ``conv_clamp``
-256). Each measurement runs in its own child process, so its peak RSS (``os.wait4``) is
+256). Each measurement runs in its own child process, so its peak RSS (:func:`dreamreel.benchmarks.measure`) is
 its own. A child does what the StyleGAN frame model's ``render`` does per batch
 (synthesis with constant noise, conversion to uint8) and streams: each batch's frames
 are reduced to a checksum and dropped, as the segment renderer pipes them to ffmpeg.
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from . import measure
 
 VIDEO_FPS = 30.0
 PAPER = {256: 16384, 512: 32768}  # resolution -> channel_base
@@ -52,15 +53,9 @@ def _run_child(resolution: int, frames: int, batch: int) -> dict:
     code = ("import json, sys; from dreamreel.benchmarks.stylegan import _child; "
             f"print(json.dumps(_child({resolution}, {frames}, {batch})))")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(scripts)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
-    output = process.stdout.read()
-    process.stdout.close()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"benchmark child failed with status {process.returncode}")
-    result = json.loads(output)
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024.0  # Linux reports KiB
+    done = measure([sys.executable, "-c", code], env=env, capture_stdout=True)
+    result = json.loads(done.stdout)
+    result["peak_rss_mb"] = done.peak_rss_mb
     return result
 
 

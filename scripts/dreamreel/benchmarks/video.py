@@ -7,16 +7,14 @@ audio merge, each a separate ffmpeg run that re-encodes the video with the same 
 settings. Quality: each result's PSNR against the same chain encoded losslessly (FFV1
 with identical filters and pixel formats), so the number is the coding loss alone: one
 generation for compose, five for the chain.
-Each timed step runs in a child process; its peak RSS comes from os.wait4.
+Each timed step runs in a child process (:func:`dreamreel.benchmarks.measure`): its own time and peak RSS.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -33,15 +31,10 @@ def _timed(argv: list[str]) -> tuple[float, float, float]:
     """Run ``argv`` as a child; return (wall seconds, CPU seconds, peak RSS in MB), the last
     two counting its own children too. CPU seconds are the fairer comparison on a shared
     machine, where wall time depends on what else runs."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"benchmark step failed ({process.returncode}): {' '.join(argv)}\n{stderr[-2000:]}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+    from . import measure
+
+    done = measure(argv)
+    return done.seconds, done.cpu_seconds, done.peak_rss_mb
 
 
 def _frame(index: int, grid: np.ndarray) -> bytes:
