@@ -24,12 +24,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from dreamreel import features
+    from dreamreel.audio_io import read_audio
     from dreamreel.npz import save_npz
     from dreamreel.params import read_section, validate_section
 
     params = validate_section(args.params, features.FEATURES, read_section(args.params))
     # Analysis is mono: averaging while reading keeps a long stereo mix out of memory.
-    audio, rate = features.read_audio(args.audio, mono=True)
+    audio, rate = read_audio(args.audio, mono=True)
     result = features.analyze(audio, sample_rate_hz=rate, params=params, where=args.audio)
     save_npz(args.output, result)
     print(

@@ -18,18 +18,31 @@ from .errors import DreamreelError
 MASTER_RATE_HZ = 48_000  # stems, buses and the master all run at this rate
 
 
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a WAV/FLAC/OGG file with soundfile: float32 (channels, samples) and the rate in Hz."""
+def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int]:
+    """Read a WAV/FLAC/OGG file with soundfile: float32 (channels, samples) and the rate in Hz.
+
+    With ``mono`` the channels are averaged while reading, block by block, so a long
+    stereo file never sits in memory whole: shape (1, samples).
+    """
     import soundfile
 
     path = Path(path)
     if not path.is_file():
         raise DreamreelError(str(path), "audio file not found", "check the path, or rebuild it with make")
     try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(str(path)) as handle:
+            rate = int(handle.samplerate)
+            if not mono:
+                data = handle.read(dtype="float32", always_2d=True)
+                return np.ascontiguousarray(data.T), rate
+            out = np.empty(handle.frames, dtype=np.float32)
+            position = 0
+            for block in handle.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
+                out[position : position + len(block)] = block.mean(axis=1)
+                position += len(block)
+            return out[None, :position], rate
     except (RuntimeError, soundfile.LibsndfileError) as error:
         raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
-    return np.ascontiguousarray(data.T), int(rate)
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, subtype: str = "FLOAT") -> None:

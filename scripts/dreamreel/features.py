@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import warnings
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -71,33 +70,6 @@ FEATURES = Section(
 )
 
 FEATURE_KEYS = ("power", "power_gradient", "bands", "chroma", "onset", "percussive", "harmonic", "rms")
-
-
-def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int]:
-    """Read an audio file as float32 of shape (channels, samples) and its sample rate.
-
-    With ``mono`` the channels are averaged while reading, block by block, so a long
-    stereo file never sits in memory whole: shape (1, samples).
-    """
-    import soundfile
-
-    path = Path(path)
-    if not path.is_file():
-        raise DreamreelError(str(path), "audio file not found", "build the master mix first (make audio) or check the path")
-    try:
-        with soundfile.SoundFile(str(path)) as handle:
-            rate = int(handle.samplerate)
-            if not mono:
-                data = handle.read(dtype="float32", always_2d=True)
-                return np.ascontiguousarray(data.T), rate
-            out = np.empty(handle.frames, dtype=np.float32)
-            position = 0
-            for block in handle.blocks(blocksize=1 << 16, dtype="float32", always_2d=True):
-                out[position : position + len(block)] = block.mean(axis=1)
-                position += len(block)
-            return out[None, :position], rate
-    except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise DreamreelError(str(path), f"cannot read audio ({error})", "give a WAV, FLAC or OGG file") from None
 
 
 def pool_to_frames(values: np.ndarray, *, hop_s: Fraction, fps: Fraction, n_frames: int, mode: str) -> np.ndarray:
