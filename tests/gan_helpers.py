@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dreamreel.audio_io import write_audio
+
 # A BigGAN-deep layout small enough to run in milliseconds: 128 px out (five upsamplings
 # from 4x4), 4 base channels (the first block takes 16x, as in every BigGAN-deep), attention
 # at 8 channels. Same code path as the real models.
@@ -23,12 +25,6 @@ TINY_BIGGAN = {
 }
 
 
-def sine(sample_rate_hz: int, hz: float, seconds: float, channels: int = 2, amplitude: float = 0.3) -> np.ndarray:
-    """A sine of shape (channels, samples), float32."""
-    t = np.arange(int(round(sample_rate_hz * seconds))) / sample_rate_hz
-    return np.tile((amplitude * np.sin(2 * np.pi * hz * t)).astype(np.float32), (channels, 1))
-
-
 def music(sample_rate_hz: int, seconds: float, *, seed: int = 0) -> np.ndarray:
     """A chord with a kick every half second and noisy hats: exercises every feature."""
     rng = np.random.default_rng(seed)
@@ -41,9 +37,7 @@ def music(sample_rate_hz: int, seconds: float, *, seed: int = 0) -> np.ndarray:
 
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate_hz: int) -> Path:
-    import soundfile
-
-    soundfile.write(str(path), audio.T, sample_rate_hz, subtype="FLOAT")
+    write_audio(path, audio, sample_rate_hz)
     return path
 
 

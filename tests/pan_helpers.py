@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+import conftest
+
 RATE = 48_000
 HOP = 32
 
@@ -25,8 +27,8 @@ def white_noise(seconds: float, *, seed: int = 0, rate: int = RATE) -> np.ndarra
 
 
 def sine(frequency_hz: float, seconds: float, *, rate: int = RATE, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(int(round(seconds * rate))) / rate
-    return (amplitude * np.sin(2 * np.pi * frequency_hz * t)).astype(np.float32)
+    """A mono sine, shape (samples,): the shared generator's one channel."""
+    return conftest.sine(rate, frequency_hz, seconds, 1, amplitude)[0]
 
 
 def clicks(seconds: float, *, every_s: float = 0.25, rate: int = RATE) -> np.ndarray:

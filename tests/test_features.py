@@ -8,7 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from gan_helpers import music, sine, write_params, write_wav
+from conftest import sine
+from gan_helpers import music, write_params, write_wav
 
 from dreamreel.errors import run_cli
 from dreamreel.features import FEATURES, analyze, peak_normalise, pool_to_frames
@@ -29,7 +30,7 @@ def test_frame_count_is_ceil_of_duration_times_fps(fps, seconds):
     rate = parse_fps(fps, where="t")
     expected = math.ceil(Fraction(samples, 48000) * rate)
     assert frame_count(samples, 48000, rate) == expected
-    result = analyze(sine(48000, 440.0, seconds), sample_rate_hz=48000, params=params(fps=fps))
+    result = analyze(sine(48000, 440.0, seconds, 2, 0.3), sample_rate_hz=48000, params=params(fps=fps))
     for key in ("power", "power_gradient", "onset", "percussive", "harmonic", "rms"):
         assert result[key].shape == (expected,)
     assert result["chroma"].shape == (expected, 12)
@@ -60,7 +61,7 @@ def test_peak_normaliser_decays_with_the_release_time():
 
 
 def test_chroma_of_a_pure_a_peaks_at_a():
-    result = analyze(sine(SR, 440.0, 1.5), sample_rate_hz=SR, params=params())
+    result = analyze(sine(SR, 440.0, 1.5, 2, 0.3), sample_rate_hz=SR, params=params())
     assert int(np.argmax(result["chroma"][10:30].mean(axis=0))) == 9  # C=0 ... A=9
 
 
@@ -116,12 +117,12 @@ def test_cli_is_deterministic(tmp_path):
     [
         (np.zeros((2, 48000), np.float32), {}, "silent"),
         (np.full((2, 48000), 1e-6, np.float32), {}, "silent"),
-        (sine(48000, 440, 0.01), {"fps": 30}, "shorter than one video frame"),
-        (sine(48000, 440, 1.0), {"fps": 0}, "fps"),
-        (sine(48000, 440, 1.0), {"fps": -30}, "fps"),
-        (sine(48000, 440, 1.0), {"fps": 100000}, "fps"),
-        (sine(48000, 440, 1.0), {"fps": "thirty"}, "fps"),
-        (sine(48000, 440, 1.0), {"band_edges_hz": [3000, 200]}, "band_edges_hz"),
+        (sine(48000, 440, 0.01, 2, 0.3), {"fps": 30}, "shorter than one video frame"),
+        (sine(48000, 440, 1.0, 2, 0.3), {"fps": 0}, "fps"),
+        (sine(48000, 440, 1.0, 2, 0.3), {"fps": -30}, "fps"),
+        (sine(48000, 440, 1.0, 2, 0.3), {"fps": 100000}, "fps"),
+        (sine(48000, 440, 1.0, 2, 0.3), {"fps": "thirty"}, "fps"),
+        (sine(48000, 440, 1.0, 2, 0.3), {"band_edges_hz": [3000, 200]}, "band_edges_hz"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, audio, features, message):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from conftest import sine
+
 from dreamreel.params import validate_section
 
 
@@ -43,9 +45,7 @@ def sine_wav(path: Path, *, seconds: float, rate_hz: int = 48000, channels: int 
     """A quiet 440 Hz sine, ``channels`` x ``seconds`` at ``rate_hz``, 24-bit WAV."""
     import soundfile
 
-    t = np.arange(int(round(seconds * rate_hz))) / rate_hz
-    audio = 0.3 * np.sin(2 * np.pi * 440.0 * t)
-    soundfile.write(str(path), np.repeat(audio[:, None], channels, axis=1).astype(np.float32), rate_hz, subtype="PCM_24")
+    soundfile.write(str(path), sine(rate_hz, 440.0, seconds, channels, 0.3).T, rate_hz, subtype="PCM_24")
     return path
 
 
