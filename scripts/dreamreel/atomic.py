@@ -23,6 +23,24 @@ def _current_umask() -> int:
 _UMASK = _current_umask()  # read once: os.umask can only be read by setting it
 
 
+def temporary_sibling(target: str | os.PathLike, *, suffix: str | None = None, tag: str = "") -> Path:
+    """Create an empty temporary file beside ``target``, to be renamed onto it when complete.
+
+    Its name is ``.<stem>.<tag><random>.part<suffix>``: hidden, never taken for the target,
+    with the target's suffix (``suffix`` overrides it) so tools that choose a format from the
+    file name still see ``.wav`` or ``.mkv``. ``tag`` lets a caller mark whose file it is
+    (the renderer puts its process id there, to clear parts left by killed renders).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = target.suffix if suffix is None else suffix
+    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.{tag}", suffix=f".part{suffix}", dir=target.parent)
+    os.close(handle)
+    # mkstemp creates the file private (0600); give it the permissions a new file would get.
+    os.chmod(name, 0o666 & ~_UMASK)
+    return Path(name)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
@@ -31,14 +49,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     file name (sox, ffmpeg, soundfile) still see ``.wav`` or ``.mkv``. On any exception the
     temporary file is removed and the target is left as it was.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    suffix = target.suffix if suffix is None else suffix
-    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{suffix}", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
-    # mkstemp creates the file private (0600); give it the permissions a new file would get.
-    os.chmod(temporary, 0o666 & ~_UMASK)
+    temporary = temporary_sibling(target, suffix=suffix)
     try:
         yield temporary
         os.replace(temporary, target)

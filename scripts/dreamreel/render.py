@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ffmpeg
+from .atomic import temporary_sibling
 from .errors import DreamreelError
 from .params import Field, Section
 
@@ -170,9 +171,7 @@ class _SegmentWriter(threading.Thread):
                 kind, payload = item
                 if kind == "open":
                     target = payload
-                    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.{os.getpid()}.", suffix=".part.mkv", dir=target.parent)
-                    os.close(handle)
-                    self.temporary = Path(name)
+                    self.temporary = temporary_sibling(target, suffix=".mkv", tag=f"{os.getpid()}.")
                     log = tempfile.TemporaryFile()
                     command = ffmpeg.encode_segment_command(self.temporary, size_px=self.size_px, fps=self.fps, out_size_px=self.out_size_px)
                     self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
@@ -185,10 +184,6 @@ class _SegmentWriter(threading.Thread):
                         log.seek(0)
                         message = log.read().decode("utf-8", "replace").strip()[-400:]
                         raise RuntimeError(f"ffmpeg failed on {target.name} (exit {status}): {message}")
-                    # mkstemp makes the file private; a cache entry is an ordinary file.
-                    umask = os.umask(0)
-                    os.umask(umask)
-                    os.chmod(self.temporary, 0o666 & ~umask)
                     os.replace(self.temporary, target)
                     self.finished.append(target)
                     self.process, self.temporary = None, None
