@@ -85,7 +85,8 @@ def _child_weights(size: int, folder: str) -> dict:
 
 
 def _features_and_walk(song: str, fps: int):
-    from dreamreel.features import FEATURES, analyze, read_audio
+    from dreamreel.audio_io import read_audio
+    from dreamreel.features import FEATURES, analyze
     from dreamreel.latents import LATENTS, make_walk
     from dreamreel.params import validate_section
 
