@@ -7,6 +7,14 @@ audio merge, each a separate ffmpeg run that re-encodes the video with the same 
 settings. Quality: each result's PSNR against the same chain encoded losslessly (FFV1
 with identical filters and pixel formats), so the number is the coding loss alone: one
 generation for compose, five for the chain.
+
+A second comparison covers the whole of the old tool's `video` target on a shorter clip:
+the four passes above, then one re-encoding run per effect as its Makefile does them (audio
+merge, drawtext title, fade in, the boomerang ending cut out, reversed and concatenated back,
+fade out) against ``make video``'s one pass with the same title, fades and boomerang. Its
+Makefile also slows the title down with setpts; dreamreel has no such effect, so that pass
+is left out of the baseline.
+
 Each timed step runs in a child process (:func:`dreamreel.benchmarks.measure`): its own time and peak RSS.
 """
 
@@ -71,8 +79,8 @@ def _source(folder: Path, seconds: int) -> tuple[Path, Path]:
     return frames, audio
 
 
-def _one_pass(folder: Path, frames: Path, audio: Path, *, lossless: bool) -> tuple[float, float, float, Path]:
-    params = {"graph": "mirror-1080p", "crf": 0 if lossless else CRF, "preset": "ultrafast" if lossless else PRESET, "fade_in_s": 0.0, "fade_out_s": 0.0}
+def _one_pass(folder: Path, frames: Path, audio: Path, *, lossless: bool, effects: dict | None = None) -> tuple[float, float, float, Path]:
+    params = {"graph": "mirror-1080p", "crf": 0 if lossless else CRF, "preset": "ultrafast" if lossless else PRESET, "fade_in_s": 0.0, "fade_out_s": 0.0, **(effects or {})}
     (folder / "video.json").write_text(json.dumps(params))
     (folder / "mux.json").write_text("{}")
     (folder / "piece.json").write_text(json.dumps({"name": "bench", "title": "benchmark"}))
@@ -86,8 +94,9 @@ def _one_pass(folder: Path, frames: Path, audio: Path, *, lossless: bool) -> tup
     return compose_s + mux_s, compose_cpu + mux_cpu, max(compose_mb, mux_mb), mp4
 
 
-def _old_chain(folder: Path, frames: Path, audio: Path, *, lossless: bool) -> tuple[float, float, float, Path, list[float]]:
-    """The old tool's five passes; every pass decodes the last one's output and encodes anew."""
+def _old_chain(folder: Path, frames: Path, audio: Path, *, lossless: bool, merge: bool = True) -> tuple[float, float, float, Path, list[float]]:
+    """The old tool's five passes; every pass decodes the last one's output and encodes anew.
+    Without ``merge`` it stops after the upscale and returns that file."""
     strip = EDGE_PX // 16  # the old chain only works when the strip height is a whole pixel count
     if lossless:
         codec = ["-c:v", "ffv1"]
@@ -103,14 +112,90 @@ def _old_chain(folder: Path, frames: Path, audio: Path, *, lossless: bool) -> tu
         ["-i", str(stacked), "-vf", "scale=1920:1080:flags=lanczos+accurate_rnd+full_chroma_int", *codec, str(upscaled)],
         ["-i", str(upscaled), "-i", str(audio), "-map", "0:v", "-map", "1:a", *codec, "-c:a", "aac", "-b:a", "320k", "-shortest", str(merged)],
     ]
+    if not merge:
+        steps.pop()
+    total, cpu, peak, times = _run_passes(steps)
+    return total, cpu, peak, merged if merge else upscaled, times
+
+
+def _run_passes(steps: list[list[str]]) -> tuple[float, float, float, list[float]]:
+    """Run each ffmpeg pass in turn: total wall and CPU seconds, the largest peak RSS, each pass's wall time."""
     total, cpu, peak, times = 0.0, 0.0, 0.0, []
     for args in steps:
         seconds, cpu_s, mb = _timed(["ffmpeg", "-v", "error", "-y", "-nostdin", *args])
-        total += seconds
-        cpu += cpu_s
-        peak = max(peak, mb)
+        total, cpu, peak = total + seconds, cpu + cpu_s, max(peak, mb)
         times.append(round(seconds, 2))
-    return total, cpu, peak, merged, times
+    return total, cpu, peak, times
+
+
+EFFECTS_CLIP_S = 10
+
+
+def _effects(seconds: int) -> dict:
+    """The effects of the whole-target comparison, in proportion to the clip: the title over
+    the first 30 %, a fade in over 10 %, the boomerang and the fade out over the last 20 %."""
+    title = {"text": "Benchmark", "font": "DejaVu Sans", "size_px": 150, "start_s": 0.0, "end_s": 0.3 * seconds, "fade_s": 0.0}
+    return {"title": title, "fade_in_s": 0.1 * seconds, "fade_out_s": 0.2 * seconds, "boomerang_s": 0.2 * seconds}
+
+
+def _old_effect_passes(folder: Path, upscaled: Path, audio: Path, seconds: int) -> tuple[float, float, float, list[float]]:
+    """The old Makefile's passes after its upscale, each a separate re-encoding ffmpeg run."""
+    from dreamreel.video_graph import resolve_font
+
+    effects = _effects(seconds)
+    title, boomerang_s, fade_out_s = effects["title"], effects["boomerang_s"], effects["fade_out_s"]
+    codec = ["-c:v", "libx264", "-crf", str(CRF), "-preset", PRESET]
+    font = resolve_font(title["font"])
+    keep_s = seconds - boomerang_s
+    names = ("merged", "text", "faded-in", "head", "tail", "reversed", "concat", "done")
+    merged, text, faded_in, head, tail, reversed_tail, concat, done = (folder / f"effect-{name}.mkv" for name in names)
+    steps = [
+        ["-i", str(upscaled), "-i", str(audio), "-map", "0:v", "-map", "1:a", *codec, "-c:a", "aac", "-b:a", "320k", "-shortest", str(merged)],
+        ["-i", str(merged), "-vf", f"drawtext=fontfile={font}:text={title['text']}:fontsize={title['size_px']}:fontcolor=white:x=(w-text_w)/2:y=h-text_h-80:enable='between(t,{title['start_s']},{title['end_s']})'", *codec, "-c:a", "copy", str(text)],
+        ["-i", str(text), "-vf", f"fade=t=in:st=0:d={effects['fade_in_s']}", *codec, "-c:a", "copy", str(faded_in)],
+        ["-i", str(faded_in), "-t", str(keep_s), *codec, str(head)],
+        ["-ss", str(keep_s - boomerang_s), "-i", str(faded_in), "-t", str(boomerang_s), *codec, str(tail)],
+        ["-i", str(tail), "-vf", "reverse", "-af", "areverse", *codec, str(reversed_tail)],
+        ["-i", str(head), "-i", str(reversed_tail), "-filter_complex", "concat=n=2:v=1:a=1", *codec, "-c:a", "aac", "-b:a", "320k", str(concat)],
+        ["-i", str(concat), "-vf", f"fade=t=out:st={seconds - fade_out_s}:d={fade_out_s}", *codec, "-c:a", "copy", str(done)],
+    ]
+    return _run_passes(steps)
+
+
+def _whole_target(folder: Path, seconds: int) -> list[dict]:
+    """make video with title, fades and boomerang vs the old tool's pass-per-effect chain."""
+    for sub in ("one-pass", "old-chain"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    frames, audio = _source(folder, seconds)
+    effects = _effects(seconds)
+    one_s, one_cpu, one_mb, _ = _one_pass(folder / "one-pass", frames, audio, lossless=False, effects=effects)
+    chain_s, chain_cpu, chain_mb, upscaled, chain_steps = _old_chain(folder / "old-chain", frames, audio, lossless=False, merge=False)
+    effect_s, effect_cpu, effect_mb, effect_steps = _old_effect_passes(folder / "old-chain", upscaled, audio, seconds)
+    old_s, old_cpu = chain_s + effect_s, chain_cpu + effect_cpu
+    label = f"{seconds} s {EDGE_PX}x{EDGE_PX} @{FPS} fps -> 1920x1080, title, fade in/out, {effects['boomerang_s']:g} s boomerang"
+    return [
+        {
+            "stage": "video target: compose + mux (one pass)",
+            "input": label,
+            "seconds": round(one_s, 2),
+            "x_realtime": round(seconds / one_s, 3),
+            "peak_rss_mb": round(one_mb, 1),
+            "encodes": 1,
+            "cpu_seconds": round(one_cpu, 2),
+            "speedup_vs_old_chain": round(old_s / one_s, 2),
+            "cpu_speedup_vs_old_chain": round(old_cpu / one_cpu, 2),
+        },
+        {
+            "stage": "video target: old pass-per-effect chain (baseline)",
+            "input": label,
+            "seconds": round(old_s, 2),
+            "x_realtime": round(seconds / old_s, 3),
+            "peak_rss_mb": round(max(chain_mb, effect_mb), 1),
+            "encodes": len(chain_steps) + len(effect_steps),
+            "cpu_seconds": round(old_cpu, 2),
+            "step_seconds": chain_steps + effect_steps,
+        },
+    ]
 
 
 def run(out_dir: Path, quick: bool) -> list[dict]:
@@ -133,6 +218,7 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
     one_psnr = psnr_db(tool, one_out, one_ref)
     old_psnr = psnr_db(tool, old_out, old_ref)
     label = f"{seconds} s {EDGE_PX}x{EDGE_PX} @{FPS} fps -> 1920x1080 (x264 crf {CRF} {PRESET})"
+    whole_target = _whole_target(Path(out_dir) / "video-target-bench", 2 if quick else EFFECTS_CLIP_S)
     return [
         {
             "stage": "video: compose + mux (one pass)",
@@ -157,13 +243,6 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
             "cpu_seconds": round(old_cpu, 2),
             "step_seconds": old_steps,
         },
+        *whole_target,
     ]
 
-
-if __name__ == "__main__":
-    import tempfile
-
-    quick = "--quick" in sys.argv
-    target = Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else Path(tempfile.mkdtemp(prefix="dreamreel-bench-"))
-    for row in run(target, quick):
-        print(json.dumps(row))
