@@ -33,6 +33,7 @@ SOUNDFONT ?=
 PARTS ?=
 GAN_MODEL ?=
 GAN_WEIGHTS ?=
+TITLE_FONT ?=
 
 # Goals that must not parse params.yaml or build the environment first.
 TOOL_GOALS := help doctor clean clean-all setup test bench
@@ -175,7 +176,7 @@ draft: $(BUILD)/gan/draft.mkv
 VIDEO_FILTERS := $(wildcard $(ROOT)filters/*.txt)
 
 ## build/video/picture.mkv: the square GAN video composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
-$(BUILD)/video/picture.mkv: $(BUILD)/gan/frames.mkv $(BUILD)/params/video.json $(VIDEO_FILTERS) $(DEPS_compose) | $(BUILD)/video/
+$(BUILD)/video/picture.mkv: $(BUILD)/gan/frames.mkv $(BUILD)/params/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(DEPS_compose) | $(BUILD)/video/
 	$(PY) $(ROOT)scripts/compose.py $< $@ --params $(word 2,$^) --filters $(ROOT)filters
 
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)

@@ -4,9 +4,12 @@ Inputs:  PARAMS (params.yaml)
 Outputs: OUT_DIR/<section>.json for every section, OUT_DIR/parts.json (every part named in
          params.yaml, merged over part_defaults), OUT_DIR/model.json (gan.model and
          gan.weights: what the latent walk is for), and the makefile fragment MAKEFILE with
-         PIECE, SCORE, SONG, SOUNDFONT, GAN_MODEL and GAN_WEIGHTS. JSON files are rewritten only when their bytes
-         change, so Make reruns only the stages whose parameters moved.
-Params:  all sections; piece.score and piece.song are resolved relative to params.yaml.
+         PIECE, SCORE, SONG, SOUNDFONT, GAN_MODEL, GAN_WEIGHTS and TITLE_FONT (the title's font
+         file, when it is a file: editing the font recomposes the picture). JSON files are
+         rewritten only when their bytes change, so Make reruns only the stages whose
+         parameters moved.
+Params:  all sections; piece.score, piece.song and a video.title.font file are resolved
+         relative to params.yaml.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from pathlib import Path
 from dreamreel import params as params_lib
 from dreamreel.atomic import replace_if_changed, write_bytes_atomic
 from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.makefile import make_value, required_file_rule
 from dreamreel.stems import find_soundfont
+from dreamreel.video_graph import font_is_file
 
 
 def _relative_to_cwd(params_path: Path, value: str | None) -> str:
@@ -29,12 +34,6 @@ def _relative_to_cwd(params_path: Path, value: str | None) -> str:
     if not path.is_absolute():
         path = params_path.parent / path
     return os.path.relpath(path)
-
-
-def _make_value(where: str, value: str) -> str:
-    if any(c in value for c in " \t\n$#\\"):
-        raise DreamreelError(where, f"{value!r} contains a space or one of $ # \\, which Make cannot carry", "rename the file or folder without them")
-    return value
 
 
 def main(argv=None) -> int:
@@ -53,14 +52,25 @@ def main(argv=None) -> int:
     soundfont = find_soundfont(sections["stems"]["soundfont"])
     if soundfont is not None:
         sections["stems"] = dict(sections["stems"], soundfont=_relative_to_cwd(args.params, soundfont) if not Path(soundfont).is_absolute() else soundfont)
+    title = sections["video"]["title"]
+    title_font, font_rule = "", []
+    if title and title["text"].strip() and font_is_file(title["font"]):
+        title_font = _relative_to_cwd(args.params, title["font"])
+        missing = DreamreelError(f"{args.params}: video.title.font", f"font file {title['font']!r} does not exist", "put the font in media/ and give its path (relative to params.yaml), or name an installed family such as 'DejaVu Sans'")
+        if not Path(title_font).is_file():
+            raise missing
+        font_rule = [required_file_rule(title_font, missing)]
+        sections["video"] = dict(sections["video"], title=dict(title, font=title_font))
     lines = [
         f"# Written by scripts/params.py from {args.params}; do not edit.",
-        f"PIECE := {_make_value(where + '.name', piece['name'])}",
-        f"SCORE := {_make_value(where + '.score', _relative_to_cwd(args.params, piece['score']))}",
-        f"SONG := {_make_value(where + '.song', _relative_to_cwd(args.params, piece['song']))}",
-        f"SOUNDFONT := {_make_value('stems.soundfont', sections['stems']['soundfont'] if soundfont else '')}",
-        f"GAN_MODEL := {_make_value(f'{args.params}: gan.model', sections['gan']['model'])}",
-        f"GAN_WEIGHTS := {_make_value(f'{args.params}: gan.weights', sections['gan']['weights'] or '')}",
+        f"PIECE := {make_value(where + '.name', piece['name'])}",
+        f"SCORE := {make_value(where + '.score', _relative_to_cwd(args.params, piece['score']))}",
+        f"SONG := {make_value(where + '.song', _relative_to_cwd(args.params, piece['song']))}",
+        f"SOUNDFONT := {make_value('stems.soundfont', sections['stems']['soundfont'] if soundfont else '')}",
+        f"GAN_MODEL := {make_value(f'{args.params}: gan.model', sections['gan']['model'])}",
+        f"GAN_WEIGHTS := {make_value(f'{args.params}: gan.weights', sections['gan']['weights'] or '')}",
+        f"TITLE_FONT := {make_value(f'{args.params}: video.title.font', title_font)}",
+        *font_rule,
     ]
     for name, values in sections.items():
         replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))

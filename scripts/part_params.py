@@ -3,7 +3,9 @@
 Inputs:  SCORE_JSON (build/score/score.json), PARTS_JSON (build/params/parts.json: the parts
          named in params.yaml), DEFAULTS_JSON (build/params/part_defaults.json)
 Outputs: OUT_DIR/<part>.json for each part of the score (its own settings, else the
-         defaults), rewritten only when changed; MAKEFILE defining PARTS.
+         defaults), rewritten only when changed; MAKEFILE defining PARTS, and for a part
+         panned with measured HRIRs (mode sofa) its SOFA file as a prerequisite of that
+         part's processing, so a new SOFA file reprocesses the part.
 Params:  parts.<part>.*, part_defaults.*
 Checks:  part names against the score, and each part's 8D pan automation against the
          score's bars, so a mistake stops make before any audio is rendered.
@@ -18,6 +20,7 @@ from pathlib import Path
 from dreamreel.atomic import replace_if_changed, write_bytes_atomic
 from dreamreel.automation import parse_automation
 from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.makefile import required_file_rule
 from dreamreel.params import _suggest, canonical_json, read_section
 from dreamreel.musical_time import MusicalClock
 from dreamreel.score import load_score_json
@@ -44,13 +47,23 @@ def main(argv=None) -> int:
                 f"{_suggest(name, names)} (the score's parts: {', '.join(names)})",
             )
     clock = MusicalClock.from_score(score, where=args.params_name)
+    lines = [f"# Written by scripts/part_params.py from {score.source}; do not edit.", f"PARTS := {' '.join(names)}"]
+    sofa_rules: list[str] = []  # two parts may share one SOFA file: one rule for it
     for name in names:
         pan = named.get(name, defaults).get("pan")
-        if pan is not None:
-            parse_automation(pan, clock, where=f"{args.params_name}: parts.{name}.pan")
+        if pan is None:
+            continue
+        where = f"{args.params_name}: parts.{name}.pan"
+        automation = parse_automation(pan, clock, where=where)
+        if automation.sofa is not None:
+            missing = DreamreelError(f"{where}.sofa", f"SOFA file {automation.sofa!r} does not exist", "give the path of a .sofa file of measured HRIRs, relative to where make runs")
+            if not Path(automation.sofa).is_file():
+                raise missing
+            lines.append(f"$(BUILD)/fx/{name}.dry.wav $(BUILD)/fx/{name}.wet.wav: {automation.sofa}")
+            sofa_rules.append(required_file_rule(automation.sofa, missing))
     for name in names:
         replace_if_changed(args.out_dir / f"{name}.json", canonical_json(named.get(name, defaults)))
-    write_bytes_atomic(args.makefile, f"# Written by scripts/part_params.py from {score.source}; do not edit.\nPARTS := {' '.join(names)}\n".encode())
+    write_bytes_atomic(args.makefile, ("\n".join([*lines, *dict.fromkeys(sofa_rules)]) + "\n").encode())
     return 0
 
 

@@ -7,6 +7,7 @@ without destroying finished work.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,36 @@ def test_bad_pan_automation_stops_make_before_any_audio_is_rendered(tmp_path):
     assert result.returncode != 0
     assert "parts.vibraphone.pan" in result.stderr and "bar 7" in result.stderr
     assert "render_stems.py" not in result.stdout and not (tmp_path / "build/stems").exists()
+
+
+def test_a_sofa_file_is_a_prerequisite_of_its_part(piece):
+    from test_sofa import write_sofa
+
+    (piece / "media").mkdir()
+    sofa = write_sofa(piece / "media" / "room.sofa")
+    pan = "marimba: {pan: {mode: sofa, sofa: media/room.sofa, keyframes: [{from: 1, to: end, curve: linear, azimuth_deg: [-90, 90]}]}}"
+    (piece / "params.yaml").write_text(PARAMS.replace("marimba: {gain_db: 0}", pan))
+    make(piece, "audio")
+    assert make(piece, "-q", "audio", check=False).returncode == 0
+
+    # New measurements under the same name reprocess that part and the mix, nothing else.
+    before = snapshot(piece)
+    later = sofa.stat().st_mtime + 10
+    os.utime(sofa, (later, later))
+    make(piece, "audio")
+    rebuilt = {name for name in changed(before, snapshot(piece)) if name.endswith(".wav")}
+    assert rebuilt == {"build/fx/marimba.dry.wav", "build/fx/marimba.wet.wav", "build/mix/master.wav"}
+
+    # Once the SOFA file is gone, the next change that reprocesses the part stops make with
+    # one line naming the key, and the finished master stays. (While nothing needs the file,
+    # the build is up to date.) Both ways: new stems, and a new pan for the part.
+    sofa.unlink()
+    master = (piece / "build/mix/master.wav").stat().st_mtime_ns
+    with_sofa = PARAMS.replace("marimba: {gain_db: 0}", pan)
+    for edited in (with_sofa.replace("tail_s: 0.5", "tail_s: 0.6"), with_sofa.replace("{mode:", "{smoothing_ms: 8, mode:")):
+        (piece / "params.yaml").write_text(edited)
+        result = make(piece, "audio", check=False)
+        assert result.returncode != 0
+        errors = [line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]
+        assert len(errors) == 1 and "parts.marimba.pan.sofa" in errors[0] and "room.sofa" in errors[0]
+        assert (piece / "build/mix/master.wav").stat().st_mtime_ns == master

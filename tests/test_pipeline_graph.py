@@ -6,6 +6,8 @@ What reruns when which input changes: editing video.title reruns compose and mux
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 
 import pytest
@@ -53,11 +55,40 @@ def test_editing_the_title_reruns_compose_and_mux_only(piece):
     (piece / "params.yaml").write_text(PARAMS.replace("text: One", "text: Two"))
     result = make(piece, "video")
     after = snapshot(piece)
-    ran = [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]
-    assert ran == ["params.py", "compose.py", "mux.py"]
+    assert _scripts_run(result) == ["params.py", "compose.py", "mux.py"]
     untouched = [name for name in before if name.startswith(("build/gan/", "build/mix/", "build/stems/", "build/fx/"))]
     assert untouched and all(after[name] == before[name] for name in untouched)
     assert "Two" in (piece / "build/video/graph.txt").read_text()
+
+
+def _scripts_run(result) -> list[str]:
+    return [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]
+
+
+def test_a_title_font_file_is_a_prerequisite_of_the_picture(piece):
+    from dreamreel.video_graph import resolve_font
+
+    (piece / "media").mkdir(exist_ok=True)
+    font = piece / "media" / "Title.ttf"
+    shutil.copy(resolve_font("DejaVu Sans"), font)
+    (piece / "params.yaml").write_text(PARAMS.replace("text: One", "text: Two, font: media/Title.ttf"))
+    make(piece, "video")
+    assert "media/Title.ttf" in (piece / "build/video/graph.txt").read_text()
+
+    # A new version of the font (same name) recomposes the picture; nothing upstream runs.
+    os.utime(font, (font.stat().st_mtime + 10, font.stat().st_mtime + 10))
+    assert make(piece, "-q", "video", check=False).returncode != 0
+    assert _scripts_run(make(piece, "video")) == ["compose.py", "mux.py"]
+
+    # A font file that is not there stops make at the params, with one line; the video stays.
+    video_mtime_ns = (piece / "out/tiny.mp4").stat().st_mtime_ns
+    (piece / "params.yaml").write_text(PARAMS.replace("text: One", "text: Two, font: media/Gone.ttf"))
+    result = make(piece, "video", check=False)
+    assert result.returncode != 0
+    assert "video.title.font" in result.stderr and "Gone.ttf" in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]) == 1
+    assert (piece / "out/tiny.mp4").stat().st_mtime_ns == video_mtime_ns
+    (piece / "params.yaml").write_text(PARAMS.replace("text: One", "text: Two, font: media/Title.ttf"))
 
 
 def test_stylegan_model_renders_the_piece_end_to_end(tmp_path):

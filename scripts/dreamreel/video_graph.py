@@ -185,6 +185,11 @@ def fill(template: GraphTemplate, values: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def font_is_file(font: str) -> bool:
+    """Whether ``title.font`` names a file (a path or a font suffix) rather than a family."""
+    return "/" in font or font.lower().endswith((".ttf", ".otf", ".ttc", ".pfb"))
+
+
 def resolve_font(font: str, *, where: str = f"{WHERE}.title.font") -> Path:
     """Turn the ``title.font`` parameter into a font file.
 
@@ -192,8 +197,7 @@ def resolve_font(font: str, *, where: str = f"{WHERE}.title.font") -> Path:
     else is a fontconfig family name, which must be installed: fontconfig always answers
     with *some* font, so the family it returns is compared with the one asked for.
     """
-    looks_like_file = "/" in font or font.lower().endswith((".ttf", ".otf", ".ttc", ".pfb"))
-    if looks_like_file:
+    if font_is_file(font):
         path = Path(font)
         if not path.is_file():
             raise DreamreelError(where, f"font file {font!r} does not exist", "put the font in media/ and give its path, or name an installed family such as 'DejaVu Sans'")
