@@ -6,15 +6,18 @@ Output:  content-addressed segments in --segments-dir (build/gan/segments/<sha25
          the model actually used. Segments already present are not rendered again, so a
          killed render resumes, and a walk that changed only at the end re-renders only
          the end. --draft renders the same walk small and at a fraction of the frame rate.
+         Segments no manifest lists are deleted, least recently used first, once the
+         folder passes gan.cache_limit_mb.
 Params:  stylegan.noise_mode (with --stylegan), gan.model, gan.weights, gan.allow_download, gan.download_timeout_s, gan.size_px,
          gan.cppn_seed, gan.device, gan.precision, gan.channels_last, gan.batch_size,
-         gan.threads, gan.segment_s, gan.draft_size_px, gan.draft_fps_divisor.
+         gan.threads, gan.segment_s, gan.cache_limit_mb, gan.draft_size_px, gan.draft_fps_divisor.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from dreamreel.errors import DreamreelError, run_cli  # noqa: F401  (DreamreelError is what main raises)
 
@@ -74,6 +77,11 @@ def main(argv=None) -> int:
     )
     out_size = int(size_px or model.size_px)
     render.write_manifest(args.manifest, segments, fps=fps, size_px=out_size, choice_metadata=choice.metadata(), n_frames=sum(s.frames for s in segments))
+    # Every manifest beside this one (the full render and the draft) keeps its segments.
+    manifests = sorted(Path(args.manifest).resolve().parent.glob("*.json"))
+    deleted, freed = render.prune_segments(args.segments_dir, manifests, limit_mb=params["cache_limit_mb"])
+    if deleted:
+        print(f"render: deleted {deleted} old cached segments ({freed / 2**20:.0f} MB) to stay under gan.cache_limit_mb = {params['cache_limit_mb']}", file=sys.stderr)
     return 0
 
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -277,3 +278,27 @@ def test_kill_9_mid_render_then_rerun_renders_only_the_rest_identically(tmp_path
         assert (folder / segment.path.name).read_bytes() == segment.path.read_bytes()
     # Segments finished before the kill were kept, not rendered again.
     assert {name: (folder / name).stat().st_mtime_ns for name in finished} == kept
+
+
+def test_the_segment_cache_deletes_unlisted_segments_least_recently_used_first(tmp_path):
+    folder = tmp_path / "segments"
+    first = _render(walk(12), folder)
+    second = _render({k: np.asarray(v) + 0.5 for k, v in walk(12).items()}, folder)
+    third = _render({k: np.asarray(v) - 0.5 for k, v in walk(12).items()}, folder)
+    # Ages: first is oldest, then second; then first is used again (a cached reuse).
+    for age_s, segments in ((300, first), (200, second), (100, third)):
+        for segment in segments:
+            os.utime(segment.path, (time.time() - age_s,) * 2)
+    _render(walk(12), folder)
+    render.write_manifest(tmp_path / "segments.json", third, fps=Fraction(30), size_px=16, choice_metadata={}, n_frames=12)
+    size = {name: sum(s.path.stat().st_size for s in segments) for name, segments in (("first", first), ("second", second), ("third", third))}
+
+    assert render.prune_segments(folder, [tmp_path / "segments.json"], limit_mb=None) == (0, 0)
+    # Room for two renders: the least recently used unlisted one (second) goes.
+    limit_mb = (size["first"] + size["third"] + 512) / 2**20
+    assert render.prune_segments(folder, [tmp_path / "segments.json"], limit_mb=limit_mb) == (len(second), size["second"])
+    assert not any(s.path.exists() for s in second)
+    assert all(s.path.exists() for s in first + third)
+    # No room at all: everything unlisted goes, but a listed segment is never deleted.
+    render.prune_segments(folder, [tmp_path / "segments.json"], limit_mb=0)
+    assert not any(s.path.exists() for s in first) and all(s.path.exists() for s in third)

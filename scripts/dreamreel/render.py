@@ -56,6 +56,7 @@ GAN = Section(
         "batch_size": Field(None, "int", "frames per model call; null = 8 on a CPU (4 at 512 px), 16 on CUDA", minimum=1, maximum=256, nullable=True),
         "threads": Field(None, "int", "CPU threads for the model; null = all cores", minimum=1, maximum=1024, nullable=True),
         "segment_s": Field(4.0, "number", "length of one cached segment: the unit of resume and of re-render", minimum=0.25, maximum=120.0),
+        "cache_limit_mb": Field(4096, "int", "when build/gan/segments grows past this, segments that no manifest lists are deleted, least recently used first; null = keep all", minimum=0, maximum=10**7, nullable=True),
         "draft_size_px": Field(128, "int", "frame edge of the draft render", minimum=16, maximum=4096),
         "draft_fps_divisor": Field(3, "int", "the draft keeps every n-th frame of the same walk (30 fps / 3 = 10 fps)", minimum=1, maximum=60),
     },
@@ -239,6 +240,38 @@ def remove_stale_parts(folder: Path) -> int:
     return removed
 
 
+def prune_segments(segments_dir: str | Path, manifests: list[Path], *, limit_mb: int | None) -> tuple[int, int]:
+    """Delete cached segments that none of ``manifests`` lists, least recently used first,
+    until the folder holds at most ``limit_mb``; return (segments deleted, bytes freed).
+
+    Segments a manifest lists are never deleted, so every built video can be joined again.
+    """
+    if limit_mb is None:
+        return 0, 0
+    segments_dir = Path(segments_dir)
+    listed: set[Path] = set()
+    for manifest in manifests:
+        if manifest.is_file():
+            try:
+                entries = json.loads(manifest.read_text(encoding="utf-8"))["segments"]
+                listed.update((manifest.parent / entry["file"]).resolve() for entry in entries)
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged manifest is rebuilt by its own render; it protects nothing
+    files = [(path.stat(), path) for path in segments_dir.glob("*.mkv") if not path.name.startswith(".")]
+    total = sum(stat.st_size for stat, _ in files)
+    limit = limit_mb * 1024 * 1024
+    deleted = freed = 0
+    for stat, path in sorted(files, key=lambda item: item[0].st_atime):
+        if total <= limit:
+            break
+        if path.resolve() in listed:
+            continue
+        path.unlink(missing_ok=True)
+        total -= stat.st_size
+        deleted, freed = deleted + 1, freed + stat.st_size
+    return deleted, freed
+
+
 def auto_batch_size(device: str, size_px: int) -> int:
     """A batch that keeps the cores busy without large activations: see gan.batch_size."""
     if device == "cuda":
@@ -302,6 +335,11 @@ def render_segments(
         key = segment_key(slices(start, stop), identity=model.identity, size_px=model.size_px, out_size_px=out_size, fps=fps)
         plan.append(Segment(start, stop, key, segments_dir / f"{key}.mkv"))
     todo = [segment for segment in plan if not segment.path.is_file()]
+    for segment in plan:
+        if segment.path.is_file():
+            # Its access time records the last use (the cache keeps recently used segments
+            # longest); the modification time stays the time it was rendered.
+            os.utime(segment.path, ns=(time.time_ns(), segment.path.stat().st_mtime_ns))
     progress = Progress(n_out, sum(s.frames for s in todo), label=label, stream=progress_stream)
     print(f"{label}: {len(plan)} segments of up to {per_segment} frames; {len(plan) - len(todo)} cached, {len(todo)} to render ({model.identity}, {out_size} px)", file=progress_stream or sys.stderr)
 
