@@ -34,6 +34,7 @@ PARTS ?=
 GAN_MODEL ?=
 GAN_WEIGHTS ?=
 TITLE_FONT ?=
+ANALYSIS_SOURCE ?=
 
 # Goals that must not parse params.yaml or build the environment first.
 TOOL_GOALS := help doctor clean clean-all setup test bench
@@ -132,9 +133,17 @@ demo: video preview
 	@echo "demo: the video is $(OUT)/$(PIECE).mp4 (and .mkv); pictures: $(OUT)/$(PIECE)-*.png"
 
 # ---- GAN ----------------------------------------------------------------------------------
-## build/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the master at every video frame (params: features)
-$(BUILD)/gan/features.npz: $(BUILD)/mix/master.wav $(BUILD)/params/features.json $(DEPS_analyze) | $(BUILD)/gan/
-	$(PY) $(ROOT)scripts/analyze.py $< $@ --params $(word 2,$^)
+# The pictures listen to the stems (features.source: stems), upstream of gain, effects and
+# mix, so a mixing edit only remuxes; or to the master. A SONG is its own master.
+ifeq ($(SONG)$(ANALYSIS_SOURCE),stems)
+ANALYSIS_AUDIO := $(STEMS)
+else
+ANALYSIS_AUDIO := $(BUILD)/mix/master.wav
+endif
+
+## build/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame (params: features)
+$(BUILD)/gan/features.npz: $(ANALYSIS_AUDIO) $(BUILD)/params/features.json $(SOURCE_STAMP) $(DEPS_analyze) | $(BUILD)/gan/
+	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(BUILD)/params/features.json
 
 # The walk depends on which model it is for (model.json): BigGAN and cppn read the
 # latents section; StyleGAN reads the stylegan section and its model file.

@@ -1,10 +1,12 @@
-"""Make build/gan/features.npz: audio features of the master mix at the video frame instants.
+"""Make build/gan/features.npz: audio features of the music at the video frame instants.
 
-Input:   the master mix (build/mix/master.wav), any sample rate, mono or stereo.
+Input:   one or more audio files of equal length and rate, summed: the score's rendered
+         stems (build/stems/*.wav, features.source: stems) or the master mix
+         (build/mix/master.wav); mono or stereo, any sample rate.
 Output:  features.npz with power, power_gradient, bands (low/mid/high), chroma (12),
          onset, percussive, harmonic, rms, sampled at frame k = k/fps seconds
          (N = ceil(duration × fps) frames), plus fps_num/fps_den.
-Params:  features.fps, features.analysis_rate_hz, features.band_edges_hz,
+Params:  features.fps, features.source (chosen by the Makefile), features.analysis_rate_hz, features.band_edges_hz,
          features.mel_fmax_hz, features.norm_release_s, features.gate_dbfs.
 """
 
@@ -18,7 +20,7 @@ from dreamreel.errors import DreamreelError, run_cli  # noqa: F401  (DreamreelEr
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("audio", help="the master mix, e.g. build/mix/master.wav")
+    parser.add_argument("audio", nargs="+", help="the audio to analyse, summed: the stems (build/stems/*.wav) or the master mix")
     parser.add_argument("output", help="features file to write, e.g. build/gan/features.npz")
     parser.add_argument("--params", required=True, help="build/params/features.json")
     args = parser.parse_args(argv)
@@ -29,9 +31,16 @@ def main(argv=None) -> int:
     from dreamreel.params import read_section, validate_section
 
     params = validate_section(args.params, features.FEATURES, read_section(args.params))
-    # Analysis is mono: averaging while reading keeps a long stereo mix out of memory.
-    audio, rate = read_audio(args.audio, mono=True)
-    result = features.analyze(audio, sample_rate_hz=rate, params=params, where=args.audio)
+    # Analysis is mono: averaging while reading keeps a long stereo file out of memory, and
+    # the stems are added one at a time.
+    audio, rate = read_audio(args.audio[0], mono=True)
+    for path in args.audio[1:]:
+        more, more_rate = read_audio(path, mono=True)
+        if (more_rate, more.shape) != (rate, audio.shape):
+            raise DreamreelError(path, f"{more.shape[1]} samples at {more_rate} Hz, but {args.audio[0]} has {audio.shape[1]} at {rate} Hz", "render the stems again (make audio): they must all be the same length")
+        audio += more
+        del more
+    result = features.analyze(audio, sample_rate_hz=rate, params=params, where=" + ".join(args.audio))
     save_npz(args.output, result)
     print(
         f"analyze: {int(result['n_frames'])} frames at {int(result['fps_num'])}/{int(result['fps_den'])} fps "

@@ -4,8 +4,9 @@ Inputs:  PARAMS (params.yaml)
 Outputs: OUT_DIR/<section>.json for every section, OUT_DIR/parts.json (every part named in
          params.yaml, merged over part_defaults), OUT_DIR/model.json (gan.model and
          gan.weights: what the latent walk is for), and the makefile fragment MAKEFILE with
-         PIECE, SCORE, SONG, SOUNDFONT, GAN_MODEL, GAN_WEIGHTS and TITLE_FONT (the title's font
-         file, when it is a file: editing the font recomposes the picture). JSON files are
+         PIECE, SCORE, SONG, SOUNDFONT, GAN_MODEL, GAN_WEIGHTS, TITLE_FONT (the title's font
+         file, when it is a file: editing the font recomposes the picture) and
+         ANALYSIS_SOURCE (features.source: stems or master). JSON files are
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
 Params:  all sections; piece.score, piece.song and a video.title.font file are resolved
@@ -70,6 +71,7 @@ def main(argv=None) -> int:
         f"GAN_MODEL := {make_value(f'{args.params}: gan.model', sections['gan']['model'])}",
         f"GAN_WEIGHTS := {make_value(f'{args.params}: gan.weights', sections['gan']['weights'] or '')}",
         f"TITLE_FONT := {make_value(f'{args.params}: video.title.font', title_font)}",
+        f"ANALYSIS_SOURCE := {sections['features']['source']}",
         *font_rule,
     ]
     for name, values in sections.items():

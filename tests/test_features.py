@@ -112,6 +112,27 @@ def test_cli_is_deterministic(tmp_path):
     assert int(data["n_frames"]) == math.ceil(2.0 * 30000 / 1001)
 
 
+def test_cli_sums_several_stems(tmp_path, capsys):
+    import analyze as script
+
+    first, second = music(48000, 2.0, seed=1), 0.5 * music(48000, 2.0, seed=2)[:, ::-1].copy()
+    stems = [write_wav(tmp_path / "a.wav", first, 48000), write_wav(tmp_path / "b.wav", second, 48000)]
+    mixed = write_wav(tmp_path / "mix.wav", first + second, 48000)
+    p = write_params(tmp_path / "features.json", {})
+    assert run_cli(script.main, [*map(str, stems), str(tmp_path / "stems.npz"), "--params", str(p)]) == 0
+    assert run_cli(script.main, [str(mixed), str(tmp_path / "mix.npz"), "--params", str(p)]) == 0
+    from_stems, from_mix = np.load(tmp_path / "stems.npz"), np.load(tmp_path / "mix.npz")
+    for key in ("power", "bands", "chroma", "onset", "rms"):
+        np.testing.assert_allclose(from_stems[key], from_mix[key], atol=1e-4, err_msg=key)
+
+    # Stems of different lengths cannot be summed: one line naming the odd one out.
+    short = write_wav(tmp_path / "short.wav", first[:, :-480], 48000)
+    capsys.readouterr()
+    assert run_cli(script.main, [str(stems[0]), str(short), str(tmp_path / "bad.npz"), "--params", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "short.wav" in err and not (tmp_path / "bad.npz").exists()
+
+
 @pytest.mark.parametrize(
     "audio, features, message",
     [

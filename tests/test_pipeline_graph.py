@@ -109,3 +109,27 @@ def test_stylegan_model_renders_the_piece_end_to_end(tmp_path):
     (tmp_path / "params.yaml").write_text((tmp_path / "params.yaml").read_text() + "stylegan: {pulse_gain: 0.9}\n")
     plan = make(tmp_path, "-n", "gan").stdout
     assert "scripts/latents.py" in plan and "scripts/render_frames.py" in plan
+
+
+def test_a_mixing_edit_remuxes_without_touching_the_pictures(piece):
+    base = PARAMS + "parts:\n  marimba: {gain_db: 0}\nmix: {loudness_lufs: -14}\n"
+    (piece / "params.yaml").write_text(base)
+    make(piece, "video")
+    before = snapshot(piece)
+    video_mtime_ns = (piece / "out/tiny.mp4").stat().st_mtime_ns
+    (piece / "params.yaml").write_text(base.replace("gain_db: 0", "gain_db: -4").replace("-14", "-16"))
+    ran = _scripts_run(make(piece, "video"))
+    assert ran == ["params.py", "part_params.py", "process_stem.py", "mix.py", "mux.py"]
+    pictures = [name for name in before if name.startswith(("build/gan/", "build/video/", "build/stems/"))]
+    assert pictures and all(snapshot(piece)[name] == before[name] for name in pictures)
+    assert (piece / "out/tiny.mp4").stat().st_mtime_ns != video_mtime_ns
+
+
+def test_features_source_master_makes_the_pictures_follow_the_mix(piece):
+    base = PARAMS + "features: {fps: 10, source: master}\n"
+    base = base.replace("features: {fps: 10}\n", "")
+    (piece / "params.yaml").write_text(base)
+    assert "scripts/analyze.py build/mix/master.wav" in make(piece, "video").stdout
+    (piece / "params.yaml").write_text(base + "mix: {loudness_lufs: -20}\n")
+    ran = _scripts_run(make(piece, "video"))
+    assert "analyze.py" in ran and "mix.py" in ran

@@ -60,6 +60,12 @@ def _check_band_edges(value: Any) -> str | None:
 FEATURES = Section(
     {
         "fps": Field(30, "any", 'video frame rate: an integer or an exact fraction such as "30000/1001"', check=check_fps),
+        "source": Field(
+            "stems", "str",
+            "what the pictures listen to: stems (the rendered parts summed, before gain, effects and mix, so mixing edits only remux) "
+            "or master (the final mix: tremolo and reverb move the pictures too, and every mixing edit re-renders them); a SONG is its own master",
+            choices=("stems", "master"),
+        ),
         "analysis_rate_hz": Field(22050, "int", "sample rate the mono mix is resampled to for analysis", minimum=8000, maximum=96000),
         "band_edges_hz": Field([250.0, 2000.0], "list", "edges between the low, mid and high bands, in Hz", check=_check_band_edges),
         "mel_fmax_hz": Field(8000.0, "number", "highest mel-band frequency for power and bands", minimum=1000.0, maximum=48000.0),
