@@ -58,8 +58,6 @@ def main(argv=None) -> int:
     if title and title["text"].strip() and font_is_file(title["font"]):
         title_font = _relative_to_cwd(args.params, title["font"])
         missing = DreamreelError(f"{args.params}: video.title.font", f"font file {title['font']!r} does not exist", "put the font in media/ and give its path (relative to params.yaml), or name an installed family such as 'DejaVu Sans'")
-        if not Path(title_font).is_file():
-            raise missing
         font_rule = [required_file_rule(title_font, missing)]
         sections["video"] = dict(sections["video"], title=dict(title, font=title_font))
     lines = [

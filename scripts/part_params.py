@@ -57,10 +57,8 @@ def main(argv=None) -> int:
         automation = parse_automation(pan, clock, where=where)
         if automation.sofa is not None:
             missing = DreamreelError(f"{where}.sofa", f"SOFA file {automation.sofa!r} does not exist", "give the path of a .sofa file of measured HRIRs, relative to where make runs")
-            if not Path(automation.sofa).is_file():
-                raise missing
-            lines.append(f"$(BUILD)/fx/{name}.dry.wav $(BUILD)/fx/{name}.wet.wav: {automation.sofa}")
             sofa_rules.append(required_file_rule(automation.sofa, missing))
+            lines.append(f"$(BUILD)/fx/{name}.dry.wav $(BUILD)/fx/{name}.wet.wav: {automation.sofa}")
     for name in names:
         replace_if_changed(args.out_dir / f"{name}.json", canonical_json(named.get(name, defaults)))
     write_bytes_atomic(args.makefile, ("\n".join([*lines, *dict.fromkeys(sofa_rules)]) + "\n").encode())
