@@ -253,8 +253,7 @@ def prune_segments(segments_dir: str | Path, manifests: list[Path], *, limit_mb:
     for manifest in manifests:
         if manifest.is_file():
             try:
-                entries = json.loads(manifest.read_text(encoding="utf-8"))["segments"]
-                listed.update((manifest.parent / entry["file"]).resolve() for entry in entries)
+                listed.update(_parse_manifest(manifest)[1])
             except (ValueError, KeyError, TypeError):
                 continue  # a damaged manifest is rebuilt by its own render; it protects nothing
     files = [(path.stat(), path) for path in segments_dir.glob("*.mkv") if not path.name.startswith(".")]
@@ -396,14 +395,19 @@ def write_manifest(target: str | Path, segments: list[Segment], *, fps: Fraction
     return manifest
 
 
+def _parse_manifest(path: Path) -> tuple[dict, list[Path]]:
+    """A manifest and the absolute paths of the segments it lists (which may not exist)."""
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return manifest, [(path.parent / entry["file"]).resolve() for entry in manifest["segments"]]
+
+
 def read_manifest(path: str | Path) -> tuple[dict, list[Path]]:
     """The manifest and its segment files (absolute); every file must exist."""
     path = Path(path)
     if not path.is_file():
         raise DreamreelError(str(path), "segment manifest not found", "render the frames first (scripts/render_frames.py)")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        files = [(path.parent / entry["file"]).resolve() for entry in manifest["segments"]]
+        manifest, files = _parse_manifest(path)
     except (ValueError, KeyError, TypeError) as error:
         raise DreamreelError(str(path), f"not a segment manifest ({error})", "delete it and render again") from None
     missing = [f for f in files if not f.is_file()]
