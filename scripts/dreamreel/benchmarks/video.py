@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -173,29 +174,43 @@ def _whole_target(folder: Path, seconds: int) -> list[dict]:
     effect_s, effect_cpu, effect_mb, effect_steps = _old_effect_passes(folder / "old-chain", upscaled, audio, seconds)
     old_s, old_cpu = chain_s + effect_s, chain_cpu + effect_cpu
     label = f"{seconds} s {EDGE_PX}x{EDGE_PX} @{FPS} fps -> 1920x1080, title, fade in/out, {effects['boomerang_s']:g} s boomerang"
-    return [
-        {
-            "stage": "video target: compose + mux (one pass)",
+    return _comparison_rows(
+        ("video target: compose + mux (one pass)", "video target: old pass-per-effect chain (baseline)"),
+        label,
+        seconds,
+        one=Route(one_s, one_cpu, one_mb, 1),
+        old=Route(old_s, old_cpu, max(chain_mb, effect_mb), len(chain_steps) + len(effect_steps), {"step_seconds": chain_steps + effect_steps}),
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    """One side of a comparison: wall and CPU seconds, peak RSS, encodes, and extra columns."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    encodes: int
+    extra: dict = field(default_factory=dict)
+
+
+def _comparison_rows(stages: tuple[str, str], label: str, clip_s: int, *, one: Route, old: Route) -> list[dict]:
+    """The two table rows of a comparison; the first carries the speed-ups over the second."""
+
+    def row(stage: str, route: Route) -> dict:
+        return {
+            "stage": stage,
             "input": label,
-            "seconds": round(one_s, 2),
-            "x_realtime": round(seconds / one_s, 3),
-            "peak_rss_mb": round(one_mb, 1),
-            "encodes": 1,
-            "cpu_seconds": round(one_cpu, 2),
-            "speedup_vs_old_chain": round(old_s / one_s, 2),
-            "cpu_speedup_vs_old_chain": round(old_cpu / one_cpu, 2),
-        },
-        {
-            "stage": "video target: old pass-per-effect chain (baseline)",
-            "input": label,
-            "seconds": round(old_s, 2),
-            "x_realtime": round(seconds / old_s, 3),
-            "peak_rss_mb": round(max(chain_mb, effect_mb), 1),
-            "encodes": len(chain_steps) + len(effect_steps),
-            "cpu_seconds": round(old_cpu, 2),
-            "step_seconds": chain_steps + effect_steps,
-        },
-    ]
+            "seconds": round(route.seconds, 2),
+            "x_realtime": round(clip_s / route.seconds, 3),
+            "peak_rss_mb": round(route.peak_rss_mb, 1),
+            "encodes": route.encodes,
+            **route.extra,
+            "cpu_seconds": round(route.cpu_seconds, 2),
+        }
+
+    speedups = {"speedup_vs_old_chain": round(old.seconds / one.seconds, 2), "cpu_speedup_vs_old_chain": round(old.cpu_seconds / one.cpu_seconds, 2)}
+    return [{**row(stages[0], one), **speedups}, row(stages[1], old)]
 
 
 def run(out_dir: Path, quick: bool) -> list[dict]:
@@ -220,29 +235,12 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
     label = f"{seconds} s {EDGE_PX}x{EDGE_PX} @{FPS} fps -> 1920x1080 (x264 crf {CRF} {PRESET})"
     whole_target = _whole_target(Path(out_dir) / "video-target-bench", 2 if quick else EFFECTS_CLIP_S)
     return [
-        {
-            "stage": "video: compose + mux (one pass)",
-            "input": label,
-            "seconds": round(one_s, 2),
-            "x_realtime": round(seconds / one_s, 3),
-            "peak_rss_mb": round(one_mb, 1),
-            "encodes": 1,
-            "psnr_db": round(one_psnr, 2),
-            "cpu_seconds": round(one_cpu, 2),
-            "speedup_vs_old_chain": round(old_s / one_s, 2),
-            "cpu_speedup_vs_old_chain": round(old_cpu / one_cpu, 2),
-        },
-        {
-            "stage": "video: old five-pass chain (baseline)",
-            "input": label,
-            "seconds": round(old_s, 2),
-            "x_realtime": round(seconds / old_s, 3),
-            "peak_rss_mb": round(old_mb, 1),
-            "encodes": 5,
-            "psnr_db": round(old_psnr, 2),
-            "cpu_seconds": round(old_cpu, 2),
-            "step_seconds": old_steps,
-        },
+        *_comparison_rows(
+            ("video: compose + mux (one pass)", "video: old five-pass chain (baseline)"),
+            label,
+            seconds,
+            one=Route(one_s, one_cpu, one_mb, 1, {"psnr_db": round(one_psnr, 2)}),
+            old=Route(old_s, old_cpu, old_mb, 5, {"psnr_db": round(old_psnr, 2), "step_seconds": old_steps}),
+        ),
         *whole_target,
     ]
-
