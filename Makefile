@@ -42,7 +42,7 @@ PIPELINE_GOALS := $(if $(MAKECMDGOALS),$(filter-out $(TOOL_GOALS),$(MAKECMDGOALS
 
 # ---- The library files each script imports (editing one reruns the stages that use it) --
 include $(BUILD)/deps.mk
-$(BUILD)/deps.mk: $(wildcard $(ROOT)scripts/*.py $(ROOT)scripts/dreamreel/*.py $(ROOT)scripts/dreamreel/*/*.py)
+$(BUILD)/deps.mk: $(wildcard $(ROOT)scripts/*.py $(ROOT)scripts/dreamreel/*.py $(ROOT)scripts/dreamreel/*/*.py $(ROOT)scripts/dreamreel/*/*/*.py)
 	@mkdir -p $(dir $@)
 	$(PYTHON) $(ROOT)scripts/deps.py $(ROOT)scripts $@
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dreamreel.errors import DreamreelError, run_cli  # noqa: F401  (DreamreelError is what main raises)
+from dreamreel.core.errors import DreamreelError, run_cli
 
 
 def main(argv=None) -> int:
@@ -25,12 +25,13 @@ def main(argv=None) -> int:
     parser.add_argument("--params", required=True, help="build/params/features.json")
     args = parser.parse_args(argv)
 
-    from dreamreel import features
-    from dreamreel.audio_io import read_audio
-    from dreamreel.npz import save_npz
-    from dreamreel.params import read_section, validate_section
+    from dreamreel.core.audio_io import read_audio
+    from dreamreel.core.npz import save_npz
+    from dreamreel.core.params import read_section, validate_section
+    from dreamreel.gan import features
+    from dreamreel.gan.sections import FEATURES
 
-    params = validate_section(args.params, features.FEATURES, read_section(args.params))
+    params = validate_section(args.params, FEATURES, read_section(args.params))
     # Analysis is mono: averaging while reading keeps a long stereo file out of memory, and
     # the stems are added one at a time.
     audio, rate = read_audio(args.audio[0], mono=True)

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from dreamreel import benchmarks
-from dreamreel.atomic import write_bytes_atomic
-from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.core.atomic import write_bytes_atomic
+from dreamreel.core.errors import DreamreelError, run_cli
 
 COLUMNS = ("stage", "input", "seconds", "x_realtime", "peak_rss_mb")
 

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.core.errors import DreamreelError, run_cli
 
 
 def main(argv=None) -> int:
@@ -28,10 +28,10 @@ def main(argv=None) -> int:
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: $FFMPEG, else ffmpeg on PATH)")
     args = parser.parse_args(argv)
 
-    from dreamreel.compose import compose_picture
-    from dreamreel.ffmpeg_tools import find_ffmpeg
-    from dreamreel.params import read_section, validate_section
-    from dreamreel.video_graph import VIDEO
+    from dreamreel.core.ffmpeg_tools import find_ffmpeg
+    from dreamreel.core.params import read_section, validate_section
+    from dreamreel.video.compose import compose_picture
+    from dreamreel.video.sections import VIDEO
 
     if args.picture.suffix != ".mkv":
         raise DreamreelError(str(args.picture), "the picture must be a .mkv file", "name it build/video/picture.mkv")

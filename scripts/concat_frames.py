@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dreamreel.errors import DreamreelError, run_cli  # noqa: F401  (DreamreelError is what main raises)
+from dreamreel.core.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     parser.add_argument("output", help="video to write, e.g. build/gan/frames.mkv")
     args = parser.parse_args(argv)
 
-    from dreamreel.render import concat_segments
+    from dreamreel.gan.render import concat_segments
 
     manifest = concat_segments(args.manifest, args.output)
     print(

@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from dreamreel.audio_io import MASTER_RATE_HZ, decode_to_stereo, write_audio
-from dreamreel.errors import DreamreelError, run_cli
-from dreamreel.loudness import integrated_loudness, normalize, true_peak_db
-from dreamreel.params import read_section
+from dreamreel.audio.loudness import integrated_loudness, normalize, true_peak_db
+from dreamreel.core.audio_io import MASTER_RATE_HZ, decode_to_stereo, write_audio
+from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import read_section
 
 SILENCE_PEAK = 10 ** (-90 / 20)  # below -90 dBFS there is nothing for the pictures to follow
 

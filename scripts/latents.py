@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dreamreel.errors import DreamreelError, run_cli  # noqa: F401  (DreamreelError is what main raises)
+from dreamreel.core.errors import DreamreelError, run_cli
 
 
 def main(argv=None) -> int:
@@ -25,15 +25,16 @@ def main(argv=None) -> int:
     parser.add_argument("--stylegan", help="build/params/stylegan.json: the audio mapping for gan.model: stylegan")
     args = parser.parse_args(argv)
 
-    from dreamreel import latents
-    from dreamreel.npz import open_npz, save_npz
-    from dreamreel.params import read_section, validate_section
+    from dreamreel.core.npz import open_npz, save_npz
+    from dreamreel.core.params import read_section, validate_section
+    from dreamreel.gan import latents
+    from dreamreel.gan.sections import LATENTS
 
     features = open_npz(args.features, what="features")
     model = read_section(args.model) if args.model else {"model": "auto", "weights": None}
     if model["model"] == "stylegan":
-        from dreamreel.schema import STYLEGAN
-        from dreamreel.stylegan.audio import stylegan_walk
+        from dreamreel.gan.models.stylegan import stylegan_walk
+        from dreamreel.gan.sections import STYLEGAN
 
         if not args.stylegan:
             raise DreamreelError("--stylegan", "a StyleGAN walk needs the stylegan params", "pass --stylegan build/params/stylegan.json")
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
         save_npz(args.output, walk)
         print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
         return 0
-    params = validate_section(args.params, latents.LATENTS, read_section(args.params))
+    params = validate_section(args.params, LATENTS, read_section(args.params))
     walk = latents.make_walk(features, params=params, where=f"{args.params}: latents")
     save_npz(args.output, walk)
     print(f"latents: {walk['noise'].shape[0]} frames, classes {walk['class_indices'].tolist()} -> {args.output}", file=sys.stderr)

@@ -12,11 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from dreamreel.audio_io import write_audio
-from dreamreel.errors import DreamreelError, run_cli
-from dreamreel.loudness import normalize
-from dreamreel.mixing import sum_buses
-from dreamreel.params import read_section
+from dreamreel.audio.loudness import normalize
+from dreamreel.audio.mixing import sum_buses
+from dreamreel.core.audio_io import write_audio
+from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import read_section
 
 
 def main(argv=None) -> int:

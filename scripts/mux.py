@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.core.errors import DreamreelError, run_cli
 
 
 def main(argv=None) -> int:
@@ -30,10 +30,11 @@ def main(argv=None) -> int:
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: $FFMPEG, else ffmpeg on PATH)")
     args = parser.parse_args(argv)
 
-    from dreamreel.ffmpeg_tools import find_ffmpeg, probe_video
-    from dreamreel.mux import MUX, model_name, mux, params_hash
-    from dreamreel.params import read_section, validate_section
+    from dreamreel.core.ffmpeg_tools import find_ffmpeg, probe_video
+    from dreamreel.core.params import read_section, validate_section
     from dreamreel.schema import PIECE
+    from dreamreel.video.mux import model_name, mux, params_hash
+    from dreamreel.video.sections import MUX
 
     for path, suffix in ((args.mp4, ".mp4"), (args.mkv, ".mkv")):
         if path.suffix != suffix:

@@ -1,7 +1,7 @@
 """Write OUT.wav: IN.wav moved around the listener's head (8D audio) by keyframes in bars and beats.
 
 Inputs:  IN (WAV/FLAC; mono or stereo, summed to mono as the source), --automation FILE
-         (YAML/JSON keyframes in our format, see dreamreel/automation.py, or an old tool's
+         (YAML/JSON keyframes in our format, see dreamreel/audio/automation.py, or an old tool's
          effects.json, detected; --part picks one of its parts), --score SCORE (a score
          file .mid/.musicxml/.mxl/.mscz or a parsed build/score/score.json: the tempo map
          and bars) or, for a finished song, --beats-per-bar N (beat tracking of IN)
@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.core.errors import DreamreelError, run_cli
 
 
 def main(argv=None) -> int:
@@ -38,10 +37,10 @@ def main(argv=None) -> int:
 
     from dataclasses import replace
 
-    from dreamreel.audio_io import read_audio, write_audio
-    from dreamreel.automation import load_automation_file
-    from dreamreel.musical_time import song_clock
-    from dreamreel.panning_slot import load_clock, render_automation
+    from dreamreel.audio.automation_file import load_automation_file
+    from dreamreel.audio.panning_slot import load_clock, render_automation
+    from dreamreel.core.audio_io import read_audio, write_audio
+    from dreamreel.score.musical_time import song_clock
 
     if (args.score is None) == (args.beats_per_bar is None):
         raise DreamreelError("pan8d.py", "give either --score (a score or score.json) or --beats-per-bar (beat tracking of a song)",
@@ -65,7 +64,7 @@ def main(argv=None) -> int:
     rendered, control = render_automation(audio, rate, automation)
     write_audio(args.output, rendered, rate)
     if args.plot:
-        from dreamreel.pan_plot import PartView, draw_pan_picture
+        from dreamreel.preview.pan_plot import PartView, draw_pan_picture
 
         times = np.arange(len(control.azimuth_deg)) * control.hop_samples / rate
         view = PartView(args.input.stem, times, control.azimuth_deg, rendered, rate, automation.mode)

@@ -20,12 +20,13 @@ import os
 import sys
 from pathlib import Path
 
-from dreamreel import params as params_lib
-from dreamreel.atomic import replace_if_changed, write_bytes_atomic
-from dreamreel.errors import DreamreelError, run_cli
-from dreamreel.makefile import make_value, required_file_rule
-from dreamreel.stems import find_soundfont
-from dreamreel.video_graph import font_is_file
+from dreamreel import schema
+from dreamreel.audio.soundfont import find_soundfont
+from dreamreel.core import params as params_lib
+from dreamreel.core.atomic import replace_if_changed, write_bytes_atomic
+from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.makefile import make_value, required_file_rule
+from dreamreel.video.sections import font_is_file
 
 
 def _relative_to_cwd(params_path: Path, value: str | None) -> str:
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
     parser.add_argument("--makefile", type=Path, required=True, help="makefile fragment to write")
     args = parser.parse_args(argv)
 
-    params = params_lib.load(args.params)
+    params = schema.load(args.params)
     piece = params.sections["piece"]
     where = f"{args.params}: piece"
     if not piece["score"] and not piece["song"]:

@@ -11,10 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from dreamreel.atomic import write_bytes_atomic
-from dreamreel.errors import run_cli
-from dreamreel.musical_time import TempoMap
-from dreamreel.score import read_score
+from dreamreel.core.atomic import write_bytes_atomic
+from dreamreel.core.errors import run_cli
+from dreamreel.score.musical_time import TempoMap
+from dreamreel.score.read import read_score
 
 
 def main(argv=None) -> int:

@@ -17,13 +17,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from dreamreel.atomic import replace_if_changed, write_bytes_atomic
-from dreamreel.automation import parse_automation
-from dreamreel.errors import DreamreelError, run_cli
-from dreamreel.makefile import required_file_rule
-from dreamreel.params import _suggest, canonical_json, read_section
-from dreamreel.musical_time import MusicalClock
-from dreamreel.score import load_score_json
+from dreamreel.audio.automation import parse_automation
+from dreamreel.core.atomic import replace_if_changed, write_bytes_atomic
+from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.makefile import required_file_rule
+from dreamreel.core.params import _suggest, canonical_json, read_section
+from dreamreel.score.model import load_score_json
+from dreamreel.score.musical_time import MusicalClock
 
 
 def main(argv=None) -> int:

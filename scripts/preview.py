@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.core.errors import DreamreelError, run_cli
 
 THUMB_W, THUMB_H = 480, 270
 
@@ -36,10 +36,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import numpy as np
-
-    from dreamreel.ffmpeg_tools import find_ffmpeg, probe_video
-    from dreamreel.preview import grab_frame, latent_motion, load_features, significant_moments
-    from dreamreel.preview_figures import contact_sheet, feature_plots
+    from dreamreel.core.ffmpeg_tools import find_ffmpeg, probe_video
+    from dreamreel.preview.figures import contact_sheet, feature_plots
+    from dreamreel.preview.moments import grab_frame, latent_motion, load_features, significant_moments
 
     for path in (args.sheet, args.plots):
         if path.suffix != ".png":
@@ -48,8 +47,8 @@ def main(argv=None) -> int:
         raise DreamreelError("--count", f"{args.count} frames", "use 1 to 48")
     features = load_features(args.features)
     if args.score is not None:
-        from dreamreel.musical_time import MusicalClock
-        from dreamreel.score import load_score_json
+        from dreamreel.score.model import load_score_json
+        from dreamreel.score.musical_time import MusicalClock
 
         features = dataclasses.replace(features, bar_times_s=MusicalClock.from_score(load_score_json(args.score)).bar_seconds())
     if not args.latents.is_file():

@@ -15,8 +15,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from dreamreel.errors import DreamreelError, run_cli
+from dreamreel.core.errors import DreamreelError, run_cli
 
 
 def main(argv=None) -> int:
@@ -28,11 +27,11 @@ def main(argv=None) -> int:
     parser.add_argument("--title", default="")
     args = parser.parse_args(argv)
 
-    from dreamreel.audio_io import read_audio
-    from dreamreel.automation import parse_automation
-    from dreamreel.pan_plot import PartView, draw_pan_picture
-    from dreamreel.panning_slot import load_clock
-    from dreamreel.params import read_section
+    from dreamreel.audio.automation import parse_automation
+    from dreamreel.audio.panning_slot import load_clock
+    from dreamreel.core.audio_io import read_audio
+    from dreamreel.core.params import read_section
+    from dreamreel.preview.pan_plot import PartView, draw_pan_picture
 
     clock = load_clock(args.score_json)
     audio_by_part = {path.name.split(".")[0]: path for path in args.audio}

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from dreamreel.audio_io import read_audio, write_audio
-from dreamreel.effects import apply_chain, part_chains
-from dreamreel.errors import run_cli
-from dreamreel.panning_slot import pan_effect
-from dreamreel.params import read_section
+from dreamreel.audio.effects import apply_chain, part_chains
+from dreamreel.audio.panning_slot import pan_effect
+from dreamreel.core.audio_io import read_audio, write_audio
+from dreamreel.core.errors import run_cli
+from dreamreel.core.params import read_section
 
 
 def main(argv=None) -> int:

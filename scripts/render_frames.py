@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dreamreel.errors import DreamreelError, run_cli  # noqa: F401  (DreamreelError is what main raises)
+from dreamreel.core.errors import DreamreelError, run_cli
 
 
 def main(argv=None) -> int:
@@ -34,13 +34,14 @@ def main(argv=None) -> int:
 
     from fractions import Fraction
 
-    from dreamreel import render
-    from dreamreel.models.base import ComputeOptions
-    from dreamreel.models.registry import ModelRequest, load_model
-    from dreamreel.npz import open_npz
-    from dreamreel.params import read_section, validate_section
+    from dreamreel.core.npz import open_npz
+    from dreamreel.core.params import read_section, validate_section
+    from dreamreel.gan import render
+    from dreamreel.gan.models.base import ComputeOptions
+    from dreamreel.gan.models.registry import ModelRequest, load_model
+    from dreamreel.gan.sections import GAN
 
-    params = validate_section(args.params, render.GAN, read_section(args.params))
+    params = validate_section(args.params, GAN, read_section(args.params))
     latents = open_npz(args.latents, what="latents")
     for key in ("fps_num", "fps_den"):
         if key not in latents:

@@ -12,11 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-from dreamreel.audio_io import MASTER_RATE_HZ, write_audio
-from dreamreel.errors import DreamreelError, run_cli
-from dreamreel.params import read_section
-from dreamreel.score import load_score_json
-from dreamreel.stems import SOUNDFONT_FIX, render_part, stem_length_samples
+from dreamreel.audio.soundfont import SOUNDFONT_FIX
+from dreamreel.audio.stems import render_part, stem_length_samples
+from dreamreel.core.audio_io import MASTER_RATE_HZ, write_audio
+from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import read_section
+from dreamreel.score.model import load_score_json
 
 
 def main(argv=None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dreamreel.errors import run_cli
+from dreamreel.core.errors import run_cli
 
 
 def main(argv=None) -> int:
@@ -20,7 +20,7 @@ def main(argv=None) -> int:
     parser.add_argument("--build", action="store_true", help="also build the generator and render one 4-frame check batch")
     args = parser.parse_args(argv)
 
-    from dreamreel.stylegan.loader import build_generator, inspect_model
+    from dreamreel.gan.stylegan.loader import build_generator, inspect_model
 
     info, converted = inspect_model(args.model)
     for line in info.describe():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 import conftest
+import numpy as np
 
 RATE = 48_000
 HOP = 32
@@ -39,7 +38,7 @@ def clicks(seconds: float, *, every_s: float = 0.25, rate: int = RATE) -> np.nda
 
 def control_of(azimuth_deg, count: int, *, hop: int = HOP, distance_m=1.0, gain_db=0.0):
     """A Control for ``count`` samples: azimuth a number (static) or a function of time in seconds."""
-    from dreamreel.automation import Control
+    from dreamreel.audio.automation import Control
 
     points = -(-count // hop) + 1
     times = np.arange(points) * hop / RATE
@@ -79,3 +78,30 @@ def changing_midi(path: Path) -> Path:
     """
     return write_midi(path, tempos=[(0, 500_000), (2880, 666_667)], meters=[(0, 4, 4), (3840, 3, 4), (6720, 6, 8)],
                       end_tick=6720 + 3 * 1440)
+
+
+SOFA_AZIMUTHS = np.arange(0, 360, 45)  # SOFA convention: counter-clockwise, 90 = left
+
+
+
+def write_sofa(path: Path, *, rate: int = RATE) -> Path:
+    """SimpleFreeFieldHRIR-like file: 8 directions at 0 degrees elevation (+ one at 30, to be ignored)."""
+    import h5py
+
+    taps = 64
+    positions, irs = [], []
+    for index, azimuth in enumerate(SOFA_AZIMUTHS):
+        ir = np.zeros((2, taps))
+        ir[0, 2 + index] = 1.0 - 0.05 * index  # left: a delay and a gain that differ per direction
+        ir[1, 10 + 2 * index] = 0.5 + 0.05 * index
+        positions.append([azimuth, 0.0, 1.2])
+        irs.append(ir)
+    positions.append([0.0, 30.0, 1.2])
+    irs.append(np.ones((2, taps)))
+    with h5py.File(str(path), "w") as handle:
+        handle.attrs["Conventions"] = "SOFA"
+        handle.create_dataset("Data.IR", data=np.array(irs))
+        handle.create_dataset("Data.SamplingRate", data=np.array([float(rate)]))
+        source = handle.create_dataset("SourcePosition", data=np.array(positions))
+        source.attrs["Type"] = "spherical"
+    return path

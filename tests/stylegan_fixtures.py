@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from dreamreel.gan.stylegan import network as net
 from torch import nn
-
-from dreamreel.stylegan import network as net
 
 FAKE_MODULES = ("torch_utils", "torch_utils.persistence", "dnnlib", "dnnlib.util", "dnnlib.tflib", "dnnlib.tflib.network")
 BLUR = np.outer([1.0, 3.0, 3.0, 1.0], [1.0, 3.0, 3.0, 1.0]) / 64.0

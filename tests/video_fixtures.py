@@ -8,10 +8,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-
 from conftest import sine
-
-from dreamreel.params import validate_section
+from dreamreel.core.params import validate_section
 
 
 def asymmetric_frame(size: int, index: int) -> np.ndarray:

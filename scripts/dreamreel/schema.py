@@ -1,21 +1,25 @@
 """The sections of params.yaml: what each stage reads, with types, units, ranges and defaults.
 
 Each top-level section becomes ``build/params/<section>.json``, the one parameter file of
-the stage(s) that read it. Stages of other issues declare their sections in their own
-modules; they are gathered into :data:`SCHEMA` here.
+the stage(s) that read it. Each stage declares its sections in its own ``sections``
+module (:mod:`dreamreel.audio.sections`, :mod:`dreamreel.gan.sections`,
+:mod:`dreamreel.video.sections`); they are gathered into :data:`SCHEMA` here, beside the
+piece itself. This module belongs to no stage: it is the params split's view of the whole
+pipeline, so stage packages never import it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
 
-from .params import Field, Section
-from .features import FEATURES
-from .latents import LATENTS
-from .mux import MUX
-from .render import GAN
-from .stylegan.audio import STYLEGAN
-from .video_graph import VIDEO
+from dreamreel.audio.sections import MIX, PART, STEMS
+from dreamreel.core.errors import DreamreelError
+from dreamreel.core.params import Field, Section, _suggest, load_yaml, validate_section
+from dreamreel.gan.sections import FEATURES, GAN, LATENTS, STYLEGAN
+from dreamreel.video.sections import MUX, VIDEO
 
 PIECE = Section(
     {
@@ -27,60 +31,6 @@ PIECE = Section(
     help="what the piece is and where its source lives",
 )
 
-STEMS = Section(
-    {
-        "soundfont": Field("auto", "str", "General MIDI .sf2 file, or auto for the first one installed"),
-        "synth_gain": Field(0.5, "number", "FluidSynth master gain (linear)", minimum=0.01, maximum=10.0),
-        "tail_s": Field(3.0, "number", "silence kept after the last bar so reverb can ring out", minimum=0.0, maximum=60.0),
-    },
-    help="rendering the score to one WAV per part",
-)
-
-TREMOLO = Section(
-    {
-        "speed_hz": Field(6.0, "number", "tremolo rate", minimum=0.1, maximum=100.0),
-        "depth_pct": Field(33.0, "number", "tremolo depth", minimum=0.0, maximum=100.0),
-    },
-    help="SoX tremolo; null switches it off",
-    optional=True,
-    enabled_by_default=False,
-)
-
-REVERB = Section(
-    {
-        "reverberance_pct": Field(60.0, "number", "SoX reverberance (tail length)", minimum=0.0, maximum=100.0),
-        "hf_damping_pct": Field(50.0, "number", "SoX high-frequency damping", minimum=0.0, maximum=100.0),
-        "room_scale_pct": Field(55.0, "number", "SoX room scale", minimum=0.0, maximum=100.0),
-        "stereo_depth_pct": Field(100.0, "number", "SoX stereo depth", minimum=0.0, maximum=100.0),
-        "pre_delay_ms": Field(0.0, "number", "delay before the reverb starts", minimum=0.0, maximum=500.0),
-        "wet_gain_db": Field(0.0, "number", "gain of the reverberated signal", minimum=-60.0, maximum=20.0),
-    },
-    help="SoX reverb of the wet bus (wet only: the dry signal goes to the dry bus)",
-    optional=True,
-    enabled_by_default=True,
-)
-
-PART = Section(
-    {
-        "gain_db": Field(0.0, "number", "level of this part before the buses", minimum=-96.0, maximum=40.0),
-        "mute": Field(False, "bool", "leave this part out of the mix"),
-        "tremolo": TREMOLO,
-        "reverb": REVERB,
-        "pan": Field(None, "any", "8D pan automation (keyframes in bars and beats); null = centre", nullable=True),
-    },
-    help="processing of one part: parts.<part name>",
-)
-
-MIX = Section(
-    {
-        "dry_gain_db": Field(0.0, "number", "level of the dry bus", minimum=-96.0, maximum=40.0),
-        "wet_gain_db": Field(-6.0, "number", "level of the wet (reverb, 8D) bus", minimum=-96.0, maximum=40.0),
-        "loudness_lufs": Field(-14.0, "number", "integrated loudness of the master (ITU-R BS.1770)", minimum=-60.0, maximum=-5.0),
-        "true_peak_dbtp": Field(-1.0, "number", "ceiling for the master's true peak", minimum=-20.0, maximum=0.0),
-        "normalize_song": Field(False, "bool", "also loudness-normalise a SONG (it is usually mastered already)"),
-    },
-    help="summing the buses into build/mix/master.wav",
-)
 
 SCHEMA: dict[str, Section] = {
     "piece": PIECE,
@@ -95,3 +45,53 @@ SCHEMA: dict[str, Section] = {
     "mux": MUX,
 }
 PARTS_KEY = "parts"
+
+
+def _merge(defaults: Any, override: Any) -> Any:
+    """Deep-merge ``override`` onto ``defaults`` (mappings merge; anything else replaces)."""
+    if isinstance(defaults, dict) and isinstance(override, dict):
+        merged = dict(defaults)
+        for key, value in override.items():
+            merged[key] = _merge(defaults.get(key), value) if key in defaults else value
+        return merged
+    return override
+
+
+
+@dataclass
+class Params:
+    """Validated parameters: one dict per section, and each named part's own dict."""
+
+    sections: dict[str, dict]
+    parts: dict[str, dict] = field(default_factory=dict)
+
+    def part(self, name: str) -> dict:
+        """The settings for one part: its own keys over ``part_defaults``."""
+        return self.parts.get(name, self.sections["part_defaults"])
+
+
+
+def validate(data: Mapping[str, Any], source: str = "params.yaml") -> Params:
+    """Validate a whole params mapping (as loaded from YAML)."""
+    known = list(SCHEMA) + [PARTS_KEY]
+    for key in data:
+        if key not in known:
+            raise DreamreelError(f"{source}: {key}", "unknown section", _suggest(str(key), known))
+    sections = {name: validate_section(f"{source}: {name}", spec, data.get(name)) for name, spec in SCHEMA.items()}
+    raw_parts = data.get(PARTS_KEY) or {}
+    if not isinstance(raw_parts, dict):
+        raise DreamreelError(f"{source}: parts", "expected a mapping of part names", "e.g. parts:\\n  vibraphone:\\n    gain_db: -3")
+    raw_defaults = data.get("part_defaults") or {}
+    parts = {}
+    for name, values in raw_parts.items():
+        if values is not None and not isinstance(values, dict):
+            raise DreamreelError(f"{source}: parts.{name}", f"expected a mapping of keys, got {values!r}", "indent its keys under it")
+        merged = _merge(raw_defaults, values or {})
+        parts[str(name)] = validate_section(f"{source}: parts.{name}", PART, merged)
+    return Params(sections, parts)
+
+
+
+def load(path: str | Path) -> Params:
+    """Load and validate a params.yaml file."""
+    return validate(load_yaml(path), source=str(path))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import measure, python_script
-from ..audio_io import MASTER_RATE_HZ, write_audio
-from ..musical_time import MusicalClock
-from ..score import load_score_json
+from dreamreel.benchmarks import measure, python_script
+from dreamreel.core.audio_io import write_audio
+from dreamreel.score.model import load_score_json
+from dreamreel.score.musical_time import MusicalClock
 
 ROOT = Path(__file__).resolve().parents[3]
 PART = {"gain_db": 0.0, "mute": False, "pan": None, "tremolo": {"speed_hz": 6, "depth_pct": 33},
@@ -25,7 +25,7 @@ def _row(stage: str, what: str, audio_s: float, m) -> dict:
 
 
 def run(out_dir: Path, quick: bool) -> list[dict]:
-    from ..stems import find_soundfont
+    from dreamreel.audio.soundfont import find_soundfont
 
     work = out_dir / "audio"
     shutil.rmtree(work, ignore_errors=True)

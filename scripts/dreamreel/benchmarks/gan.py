@@ -73,7 +73,7 @@ def _peak_rss_mb() -> float:
 def _child_weights(size: int, folder: str) -> dict:
     import torch
 
-    from dreamreel.models.biggan import random_finite_biggan
+    from dreamreel.gan.models.biggan import random_finite_biggan
 
     config = {} if size == 128 else {"output_dim": 256, "layers": LAYERS_256}
     model = random_finite_biggan(config, seed=size)
@@ -85,10 +85,11 @@ def _child_weights(size: int, folder: str) -> dict:
 
 
 def _features_and_walk(song: str, fps: int):
-    from dreamreel.audio_io import read_audio
-    from dreamreel.features import FEATURES, analyze
-    from dreamreel.latents import LATENTS, make_walk
-    from dreamreel.params import validate_section
+    from dreamreel.core.audio_io import read_audio
+    from dreamreel.core.params import validate_section
+    from dreamreel.gan.features import analyze
+    from dreamreel.gan.latents import make_walk
+    from dreamreel.gan.sections import FEATURES, LATENTS
 
     audio, rate = read_audio(song, mono=True)
     features = analyze(audio, sample_rate_hz=rate, params=validate_section("bench", FEATURES, {"fps": fps}))
@@ -128,10 +129,10 @@ def _generator_flops(model, size: int) -> float:
 
 def _render_latents(latents_path: Path, weights: str, size: int, fps: int, work_dir: Path):
     """Our render stage: memory-mapped latents → BigGAN → FFV1 segments → concat."""
-    from dreamreel.models.base import ComputeOptions
-    from dreamreel.models.biggan import BigGANModel, WeightsSource
-    from dreamreel.npz import open_npz
-    from dreamreel.render import auto_batch_size, concat_segments, render_segments, write_manifest
+    from dreamreel.core.npz import open_npz
+    from dreamreel.gan.models.base import ComputeOptions
+    from dreamreel.gan.models.biggan import BigGANModel, WeightsSource
+    from dreamreel.gan.render import auto_batch_size, concat_segments, render_segments, write_manifest
 
     latents = open_npz(latents_path)
     folder = Path(weights)
@@ -149,7 +150,7 @@ def _child_ours(song: str, weights: str, size: int, fps: int, work: str, measure
     """Our whole path in one process: song → features → walk → segments → frames.mkv."""
     import torch
 
-    from dreamreel.npz import save_npz
+    from dreamreel.core.npz import save_npz
 
     work_dir = Path(work)
     started = time.perf_counter()
@@ -164,7 +165,7 @@ def _child_ours(song: str, weights: str, size: int, fps: int, work: str, measure
         "threads": torch.get_num_threads(),
     }
     if measure_efficiency:
-        from dreamreel.models.biggan import load_strict
+        from dreamreel.gan.models.biggan import load_strict
 
         library = load_strict(model.source, name=model.name)
         library.eval()
@@ -187,7 +188,7 @@ def _child_reference(song: str, weights: str, size: int, fps: int, work: str) ->
     import torch
     from pytorch_pretrained_biggan import BigGAN
 
-    from dreamreel import ffmpeg
+    from dreamreel.gan import ffmpeg
 
     started = time.perf_counter()
     walk = _features_and_walk(song, fps)
@@ -210,7 +211,7 @@ def _child_reference(song: str, weights: str, size: int, fps: int, work: str) ->
 
 def _child_analysis(song: str, fps: int, latents: str) -> dict:
     """The analysis and latent stages (two make stages; run together they peak no lower)."""
-    from dreamreel.npz import save_npz
+    from dreamreel.core.npz import save_npz
 
     started = time.perf_counter()
     walk = _features_and_walk(song, fps)

@@ -35,9 +35,9 @@ def _stem(seconds: float):
 
 
 def _automation(seconds: float):
-    from dreamreel.automation import parse_automation
-    from dreamreel.musical_time import MusicalClock
-    from dreamreel.score import MeterChange, Score, TempoChange
+    from dreamreel.audio.automation import parse_automation
+    from dreamreel.score.model import MeterChange, Score, TempoChange
+    from dreamreel.score.musical_time import MusicalClock
 
     bars = int(seconds / 2) + 2  # 4/4 at 120 BPM: 2 s a bar
     score = Score(480, [], [TempoChange(0, 500_000)], [MeterChange(0, 4, 4)], [i * 1920 for i in range(bars + 1)])
@@ -46,7 +46,7 @@ def _automation(seconds: float):
 
 
 def _ours(seconds: float, mode: str) -> dict:
-    from dreamreel.binaural import render
+    from dreamreel.audio.binaural import render
 
     audio = _stem(seconds)
     automation = _automation(seconds)
@@ -102,7 +102,7 @@ def _measure(job: str, *args) -> dict:
         "from dreamreel.benchmarks import pan; "
         f"print(json.dumps(pan.{job}(*json.loads(sys.argv[2]))))"
     )
-    from . import measure
+    from dreamreel.benchmarks import measure
 
     scripts = str(Path(__file__).resolve().parents[2])
     done = measure([sys.executable, "-c", code, json.dumps([scripts]), json.dumps(list(args))], capture_stdout=True)

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import measure
+from dreamreel.benchmarks import measure
 
 VIDEO_FPS = 30.0
 PAPER = {256: 16384, 512: 32768}  # resolution -> channel_base
@@ -28,7 +28,7 @@ def _child(resolution: int, frames: int, batch: int) -> dict:
     """Render ``frames`` frames in batches with random paper-config weights; timing only the rendering."""
     import torch
 
-    from dreamreel.stylegan.network import Generator, GeneratorConfig, channels_for, to_uint8
+    from dreamreel.gan.stylegan.network import Generator, GeneratorConfig, channels_for, to_uint8
 
     torch.manual_seed(0)
     config = GeneratorConfig(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3,

@@ -40,7 +40,7 @@ def _timed(argv: list[str]) -> tuple[float, float, float]:
     """Run ``argv`` as a child; return (wall seconds, CPU seconds, peak RSS in MB), the last
     two counting its own children too. CPU seconds are the fairer comparison on a shared
     machine, where wall time depends on what else runs."""
-    from . import measure
+    from dreamreel.benchmarks import measure
 
     done = measure(argv)
     return done.seconds, done.cpu_seconds, done.peak_rss_mb
@@ -141,7 +141,7 @@ def _effects(seconds: int) -> dict:
 
 def _old_effect_passes(folder: Path, upscaled: Path, audio: Path, seconds: int) -> tuple[float, float, float, list[float]]:
     """The old Makefile's passes after its upscale, each a separate re-encoding ffmpeg run."""
-    from dreamreel.video_graph import resolve_font
+    from dreamreel.video.graph import resolve_font
 
     effects = _effects(seconds)
     title, boomerang_s, fade_out_s = effects["title"], effects["boomerang_s"], effects["fade_out_s"]
@@ -216,7 +216,7 @@ def _comparison_rows(stages: tuple[str, str], label: str, clip_s: int, *, one: R
 def run(out_dir: Path, quick: bool) -> list[dict]:
     """Time both routes on a 30 s clip (2 s when ``quick``) and measure their PSNR."""
     sys.path.insert(0, str(SCRIPTS))
-    from dreamreel.ffmpeg_tools import find_ffmpeg, psnr_db
+    from dreamreel.core.ffmpeg_tools import find_ffmpeg, psnr_db
 
     seconds = 2 if quick else 30
     folder = Path(out_dir) / "video-bench"

@@ -1,0 +1,15 @@
+"""The GAN stage: features of the music, the latent walk, and the frames rendered from it.
+
+- :mod:`.sections`: the ``features``, ``latents``, ``gan`` and ``stylegan`` params.
+- :mod:`.features`: bands, chroma, onsets, HPSS and RMS at each video frame instant.
+- :mod:`.latents`, :mod:`.imagenet`: the BigGAN/cppn walk and its ImageNet classes.
+- :mod:`.models`: the frame models (BigGAN, cppn, StyleGAN) behind one interface.
+- :mod:`.stylegan`: the safe loader and clean-room generator for StyleGAN files, and the
+  audio mapping to its ws.
+- :mod:`.render`, :mod:`.ffmpeg`: content-addressed segments streamed from a model into
+  ffmpeg, and their lossless concat.
+
+Make rules: ``build/<piece>/gan/features.npz`` (analyze.py), ``latents.npz``
+(latents.py), ``segments.json`` and ``draft.json`` (render_frames.py), ``frames.mkv`` and
+``draft.mkv`` (concat_frames.py). Imports ``core``, ``score`` and ``audio`` only.
+"""

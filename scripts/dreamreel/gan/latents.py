@@ -1,0 +1,179 @@
+"""The latent walk: per-frame BigGAN noise and class vectors driven by the features.
+
+The mapping is the one the deep-music-visualizer made popular, restated per second so it
+holds at any frame rate, plus two improvements:
+
+Motion (cumulative).  The noise vector starts at a truncated-normal draw and moves every
+frame by ``motion_speed_per_s / fps × drive × direction × jitter``. The drive is
+``motion_power_weight × (power + power_gradient) + motion_harmonic_weight × harmonic``: the
+reference's (power + gradient) plus sustained harmonic energy, so held chords keep the
+picture flowing. Each dimension's direction flips when it nears ±2·truncation (the edge of
+the truncated normal), so the walk bounces inside the distribution. Per-dimension jitter
+(each factor 1 or 1 − ``motion_jitter``, redrawn every ``motion_jitter_period_s``) keeps
+dimensions from moving in lockstep. Updates are smoothed with a time constant of
+``motion_smoothing_s``; 0.081 s is the reference's 3:1 smoothing at its 43.07 fps.
+
+Pulse (instant).  ``pulse_onset_weight × onset + pulse_percussive_weight × percussive``,
+held by a peak envelope that decays over ``pulse_decay_s``, pushes the noise by up to
+``pulse_depth`` along a fixed direction and lets it spring back: hits throb, they do not
+drift the walk.
+
+Classes.  Up to 12 ImageNet classes, one per pitch class of the chroma (C, C#, ... in
+``class_ids`` order, or by the song's strongest pitch classes with ``class_order: power``).
+Each class weight follows its chroma bin with a time constant of ``class_response_s`` (the
+reference's pitch sensitivity 220 is about 1.87 s), holds during silence, is smoothed by a
+centred moving average of ``class_smoothing_s`` and scaled by ``class_depth``.
+
+Everything is drawn from ``seed`` through independent streams, and every step but the class
+smoothing (a few frames) and ``class_order: power`` looks only backwards in time, so a
+change at the end of the song leaves the earlier latents byte-identical.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from dreamreel.core.errors import DreamreelError
+from dreamreel.gan.imagenet import NUM_CLASSES, resolve_classes
+from dreamreel.gan.sections import MAX_CLASSES
+
+NOISE_DIM = 128
+
+
+def _per_frame(time_constant_s: float, fps: Fraction) -> float:
+    """Per-frame retention of an exponential smoother with the given time constant."""
+    if time_constant_s <= 0:
+        return 0.0
+    return math.exp(-1.0 / (float(fps) * time_constant_s))
+
+
+def truncated_normal(rng: np.random.Generator, size: int, *, bound: float = 2.0) -> np.ndarray:
+    """Standard normal samples redrawn until all lie strictly inside ±``bound``."""
+    values = rng.standard_normal(size)
+    outside = np.abs(values) >= bound
+    while outside.any():
+        values[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(values) >= bound
+    return values
+
+
+def _feature(features: dict, key: str, n_frames: int, *, width: int | None = None) -> np.ndarray:
+    if key not in features:
+        raise DreamreelError("features.npz", f"has no '{key}' array", "rebuild it with scripts/analyze.py")
+    values = np.asarray(features[key], dtype=np.float64)
+    expected = (n_frames,) if width is None else (n_frames, width)
+    if values.shape != expected:
+        raise DreamreelError("features.npz", f"'{key}' has shape {values.shape}, expected {expected}", "rebuild it with scripts/analyze.py")
+    return values
+
+
+def make_walk(features: dict, *, params: dict, where: str = "params: latents") -> dict[str, np.ndarray]:
+    """Turn features into the latent walk.
+
+    Parameters
+    ----------
+    features : dict of str to ndarray
+        What :func:`dreamreel.features.analyze` returns (or features.npz opened).
+    params : dict
+        The ``latents`` section (see :data:`LATENTS`), defaults filled in.
+    where : str
+        Prefix naming the params section in error messages.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``noise`` float32 (N, 128) within ±2·truncation; ``classes`` float32 (N, 1000);
+        ``truncation`` float32 (N,); ``fps_num``, ``fps_den``; ``class_indices`` (m,) the
+        ImageNet classes used, in pitch-class order; ``motion_drive``, ``pulse_drive`` (N,).
+    """
+    fps = Fraction(int(features["fps_num"]), int(features["fps_den"]))
+    n_frames = int(np.asarray(features["power"]).shape[0])
+    power = _feature(features, "power", n_frames)
+    gradient = _feature(features, "power_gradient", n_frames)
+    harmonic = _feature(features, "harmonic", n_frames)
+    onset = _feature(features, "onset", n_frames)
+    percussive = _feature(features, "percussive", n_frames)
+    chroma = _feature(features, "chroma", n_frames, width=12)
+
+    seeds = np.random.SeedSequence(int(params["seed"])).spawn(4)
+    start_rng, jitter_rng, pulse_rng, class_rng = (np.random.default_rng(s) for s in seeds)
+    truncation = float(params["truncation"])
+    edge = 2.0 * truncation
+
+    # --- motion: the reference walk, per second instead of per frame -------------------
+    step_per_frame = float(params["motion_speed_per_s"]) / float(fps)
+    motion_drive = float(params["motion_power_weight"]) * (power + gradient) + float(params["motion_harmonic_weight"]) * harmonic
+    keep = _per_frame(float(params["motion_smoothing_s"]), fps)
+    jitter = float(params["motion_jitter"])
+    jitter_period = max(1, round(float(params["motion_jitter_period_s"]) * float(fps)))
+
+    position = truncation * truncated_normal(start_rng, NOISE_DIM)
+    # Start by moving towards the far side of zero, as the reference does.
+    direction = np.where(position < 0, 1.0, -1.0)
+    last_step = np.zeros(NOISE_DIM)
+    factors = np.ones(NOISE_DIM)
+    margin = step_per_frame
+    motion = np.empty((n_frames, NOISE_DIM))
+    for k in range(n_frames):
+        if k % jitter_period == 0:
+            factors = np.where(jitter_rng.random(NOISE_DIM) < 0.5, 1.0, 1.0 - jitter)
+        step = step_per_frame * motion_drive[k] * direction * factors
+        step = keep * last_step + (1.0 - keep) * step
+        last_step = step
+        position = position + step
+        motion[k] = position
+        direction = np.where(position >= edge - margin, -1.0, np.where(position < -edge + margin, 1.0, direction))
+
+    # --- pulse: an envelope that springs back ------------------------------------------
+    pulse_drive = float(params["pulse_onset_weight"]) * onset + float(params["pulse_percussive_weight"]) * percussive
+    pulse_keep = _per_frame(float(params["pulse_decay_s"]), fps)
+    envelope = np.empty(n_frames)
+    level = 0.0
+    for k in range(n_frames):
+        level = max(float(pulse_drive[k]), level * pulse_keep)
+        envelope[k] = level
+    pulse_direction = np.where(pulse_rng.random(NOISE_DIM) < 0.5, 1.0, -1.0)
+    noise = motion + float(params["pulse_depth"]) * envelope[:, None] * pulse_direction[None, :]
+    noise = np.clip(noise, -edge, edge)
+
+    # --- classes from chroma -----------------------------------------------------------
+    if params["class_ids"]:
+        class_indices = resolve_classes(params["class_ids"], where=f"{where}.class_ids")
+    else:
+        class_indices = sorted(int(i) for i in class_rng.choice(NUM_CLASSES, size=MAX_CLASSES, replace=False))
+    if params["class_order"] == "power":
+        # Stable sort so ties keep pitch order and the result is reproducible.
+        bins = np.argsort(-chroma.mean(axis=0), kind="stable")[: len(class_indices)]
+    else:
+        bins = np.arange(len(class_indices))
+    follow = chroma[:, bins]
+    sounding = follow.sum(axis=1) > 0
+    rate = 1.0 - _per_frame(float(params["class_response_s"]), fps)
+    weights = np.empty_like(follow)
+    first = int(np.argmax(sounding)) if sounding.any() else 0
+    current = follow[first].copy()
+    for k in range(n_frames):
+        if sounding[k]:
+            current = current + rate * (follow[k] - current)
+        weights[k] = current
+    width = round(float(params["class_smoothing_s"]) * float(fps))
+    if width > 1:
+        from scipy.ndimage import uniform_filter1d
+
+        weights = uniform_filter1d(weights, size=width, axis=0, mode="nearest")
+    classes = np.zeros((n_frames, NUM_CLASSES), dtype=np.float32)
+    classes[:, class_indices] = (float(params["class_depth"]) * weights).astype(np.float32)
+
+    return {
+        "noise": noise.astype(np.float32),
+        "classes": classes,
+        "truncation": np.full(n_frames, truncation, dtype=np.float32),
+        "fps_num": np.int64(fps.numerator),
+        "fps_den": np.int64(fps.denominator),
+        "class_indices": np.asarray(class_indices, dtype=np.int64),
+        "motion_drive": motion_drive.astype(np.float32),
+        "pulse_drive": envelope.astype(np.float32),
+    }

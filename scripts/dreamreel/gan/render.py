@@ -1,0 +1,414 @@
+"""Render the latent walk into content-addressed, losslessly encoded video segments.
+
+The walk is cut into segments of ``gan.segment_s`` seconds at fixed frame positions. Each
+segment is named by a hash of everything that decides its bytes: the latent slice the
+model reads, the model's identity (name, weights hash, precision), the frame size, the
+frame rate, the encoder settings and :data:`RENDERER_VERSION`. A segment whose file
+exists is done. So an interrupted render resumes where it stopped, and a change that
+moves only the end of the walk re-renders only the segments it touches.
+
+Frames never pile up: the model renders one batch at a time, a writer thread pipes it
+into the segment's ffmpeg while the model computes the next batch, and the queue between
+them holds at most a couple of batches. Each segment is written under a temporary name
+and renamed when ffmpeg has finished it, so a killed render leaves no segment that looks
+complete. Batches start at segment boundaries, so a segment gets the same batches, and
+the same bytes, whether it is rendered in a full run or in a resumed one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from dreamreel.core.atomic import temporary_sibling
+from dreamreel.core.errors import DreamreelError
+from dreamreel.gan import ffmpeg
+
+# Part of every segment's cache key: bump when the renderer changes what it writes.
+RENDERER_VERSION = "1"
+# Batches waiting for the writer: enough to overlap encoding with inference, no more.
+QUEUE_BATCHES = 2
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Output frames [start, stop) and the file that holds them."""
+
+    start: int
+    stop: int
+    key: str
+    path: Path
+
+    @property
+    def frames(self) -> int:
+        return self.stop - self.start
+
+
+def plan_segments(n_frames: int, frames_per_segment: int) -> list[tuple[int, int]]:
+    """Cut [0, n_frames) into runs of ``frames_per_segment`` (the last may be shorter)."""
+    if n_frames <= 0:
+        return []
+    step = max(1, int(frames_per_segment))
+    return [(start, min(start + step, n_frames)) for start in range(0, n_frames, step)]
+
+
+def segment_key(slices: dict[str, np.ndarray], *, identity: str, size_px: int, out_size_px: int, fps: Fraction) -> str:
+    """sha256 of everything that decides a segment's bytes."""
+    digest = hashlib.sha256()
+    header = {
+        "renderer": RENDERER_VERSION,
+        "encoder": ffmpeg.ENCODER_SETTINGS,
+        "model": identity,
+        "size_px": int(size_px),
+        "out_size_px": int(out_size_px),
+        "fps": [fps.numerator, fps.denominator],
+        "arrays": {name: [array.dtype.str, list(array.shape)] for name, array in sorted(slices.items())},
+    }
+    digest.update(json.dumps(header, sort_keys=True).encode("utf-8"))
+    for name in sorted(slices):
+        digest.update(np.ascontiguousarray(slices[name]).tobytes())
+    return digest.hexdigest()
+
+
+class Progress:
+    """A progress line on stderr: frames done, frames/s of the frames rendered, ETA.
+
+    On a terminal it redraws one line; in a log (make, CI) it prints a line every 10 s.
+    """
+
+    def __init__(self, total: int, to_render: int, *, label: str, stream=None):
+        self.total = total
+        self.to_render = to_render
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.done = 0
+        self.rendered = 0
+        self.started = time.monotonic()
+        self.last_print = 0.0
+
+    def advance(self, frames: int, *, rendered: bool) -> None:
+        self.done += frames
+        if rendered:
+            self.rendered += frames
+        now = time.monotonic()
+        if now - self.last_print >= (0.5 if self.tty else 10.0) or self.done >= self.total:
+            self.last_print = now
+            self._print(now)
+
+    def _print(self, now: float) -> None:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.rendered / elapsed
+        left = self.to_render - self.rendered
+        eta = left / rate if rate > 0 else float("nan")
+        eta_text = "--:--" if not np.isfinite(eta) else f"{int(eta) // 60:02d}:{int(eta) % 60:02d}"
+        width = 24
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        line = f"{self.label} [{bar}] {self.done}/{self.total} frames  {rate:5.2f} frames/s  ETA {eta_text}"
+        if self.tty:
+            self.stream.write("\r" + line + ("\n" if self.done >= self.total else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+class _SegmentWriter(threading.Thread):
+    """Pipes batches into one ffmpeg per segment; runs beside the model so both keep busy."""
+
+    def __init__(self, *, size_px: int, out_size_px: int, fps: Fraction):
+        super().__init__(name="segment-writer", daemon=True)
+        self.size_px = size_px
+        self.out_size_px = out_size_px
+        self.fps = fps
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        self.error: BaseException | None = None
+        self.process: subprocess.Popen | None = None
+        self.temporary: Path | None = None
+        self.finished: list[Path] = []
+
+    def run(self) -> None:
+        target: Path | None = None
+        log = None
+        try:
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    return
+                kind, payload = item
+                if kind == "open":
+                    target = payload
+                    self.temporary = temporary_sibling(target, suffix=".mkv", tag=f"{os.getpid()}.")
+                    log = tempfile.TemporaryFile()
+                    command = ffmpeg.encode_segment_command(self.temporary, size_px=self.size_px, fps=self.fps, out_size_px=self.out_size_px)
+                    self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+                elif kind == "frames":
+                    self.process.stdin.write(payload)
+                elif kind == "close":
+                    self.process.stdin.close()
+                    status = self.process.wait()
+                    if status != 0:
+                        log.seek(0)
+                        message = log.read().decode("utf-8", "replace").strip()[-400:]
+                        raise RuntimeError(f"ffmpeg failed on {target.name} (exit {status}): {message}")
+                    os.replace(self.temporary, target)
+                    self.finished.append(target)
+                    self.process, self.temporary = None, None
+                    log.close()
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread, which re-raises it
+            self.error = error
+            self._discard()
+            # Keep consuming so the producer never blocks on a full queue.
+            while self.queue.get() is not None:
+                pass
+
+    def _discard(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+            self.temporary = None
+
+    def put(self, item) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(item)
+
+    def abort(self) -> None:
+        """Stop at once: kill ffmpeg, drop the unfinished segment."""
+        if self.process is not None:
+            self.process.kill()
+        self.queue.put(None)
+        self.join()
+        self._discard()
+
+
+def remove_stale_parts(folder: Path) -> int:
+    """Delete temporary segments left by renders that were killed (their pid is gone)."""
+    removed = 0
+    for part in folder.glob(".*.part.mkv"):
+        fields = part.name.split(".")
+        pid = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+        alive = False
+        if pid is not None:
+            try:
+                os.kill(pid, 0)
+                alive = pid != os.getpid()
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:
+                alive = True
+        if not alive:
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def prune_segments(segments_dir: str | Path, manifests: list[Path], *, limit_mb: int | None) -> tuple[int, int]:
+    """Delete cached segments that none of ``manifests`` lists, least recently used first,
+    until the folder holds at most ``limit_mb``; return (segments deleted, bytes freed).
+
+    Segments a manifest lists are never deleted, so every built video can be joined again.
+    """
+    if limit_mb is None:
+        return 0, 0
+    segments_dir = Path(segments_dir)
+    listed: set[Path] = set()
+    for manifest in manifests:
+        if manifest.is_file():
+            try:
+                listed.update(_parse_manifest(manifest)[1])
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged manifest is rebuilt by its own render; it protects nothing
+    files = [(path.stat(), path) for path in segments_dir.glob("*.mkv") if not path.name.startswith(".")]
+    total = sum(stat.st_size for stat, _ in files)
+    limit = limit_mb * 1024 * 1024
+    deleted = freed = 0
+    for stat, path in sorted(files, key=lambda item: item[0].st_atime):
+        if total <= limit:
+            break
+        if path.resolve() in listed:
+            continue
+        path.unlink(missing_ok=True)
+        total -= stat.st_size
+        deleted, freed = deleted + 1, freed + stat.st_size
+    return deleted, freed
+
+
+def auto_batch_size(device: str, size_px: int) -> int:
+    """A batch that keeps the cores busy without large activations: see gan.batch_size."""
+    if device == "cuda":
+        return 16
+    return 8 if size_px <= 256 else 4
+
+
+def render_segments(
+    latents: dict[str, np.ndarray],
+    model,
+    segments_dir: str | Path,
+    *,
+    fps: Fraction,
+    out_size_px: int | None = None,
+    frame_stride: int = 1,
+    segment_s: float = 4.0,
+    batch_size: int = 8,
+    label: str = "render",
+    progress_stream=None,
+    where: str = "latents.npz",
+) -> list[Segment]:
+    """Render every missing segment; return all segments in order.
+
+    Parameters
+    ----------
+    latents : dict of str to ndarray
+        The walk (arrays may be memory-mapped), frame axis first, at ``fps`` × ``frame_stride``.
+    model : FrameModel
+        What draws the frames.
+    segments_dir : path
+        Folder of the content-addressed segments (created if needed).
+    fps : Fraction
+        Output frame rate (the walk's rate divided by ``frame_stride``).
+    out_size_px : int, optional
+        Frame edge in the files; frames are scaled when it differs from ``model.size_px``.
+    frame_stride : int
+        Use every n-th frame of the walk (the draft).
+    segment_s : float
+        Segment length in seconds.
+    batch_size : int
+        Frames per ``model.render`` call.
+    """
+    segments_dir = Path(segments_dir)
+    segments_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(segments_dir)
+    out_size = int(out_size_px or model.size_px)
+    missing_keys = [key for key in model.latent_keys if key not in latents]
+    if missing_keys:
+        raise DreamreelError(where, f"has no {', '.join(missing_keys)} array, which model {model.name} reads", "rebuild the latents for this model")
+    n_walk = int(np.asarray(latents[model.latent_keys[0]]).shape[0])
+    indices = np.arange(0, n_walk, frame_stride)
+    n_out = len(indices)
+    per_segment = max(1, round(segment_s * float(fps)))
+
+    def slices(start: int, stop: int) -> dict[str, np.ndarray]:
+        first, last = int(indices[start]), int(indices[stop - 1]) + 1
+        return {key: np.asarray(latents[key][first:last:frame_stride]) for key in model.latent_keys}
+
+    plan: list[Segment] = []
+    for start, stop in plan_segments(n_out, per_segment):
+        key = segment_key(slices(start, stop), identity=model.identity, size_px=model.size_px, out_size_px=out_size, fps=fps)
+        plan.append(Segment(start, stop, key, segments_dir / f"{key}.mkv"))
+    todo = [segment for segment in plan if not segment.path.is_file()]
+    for segment in plan:
+        if segment.path.is_file():
+            # Its access time records the last use (the cache keeps recently used segments
+            # longest); the modification time stays the time it was rendered.
+            os.utime(segment.path, ns=(time.time_ns(), segment.path.stat().st_mtime_ns))
+    progress = Progress(n_out, sum(s.frames for s in todo), label=label, stream=progress_stream)
+    print(f"{label}: {len(plan)} segments of up to {per_segment} frames; {len(plan) - len(todo)} cached, {len(todo)} to render ({model.identity}, {out_size} px)", file=progress_stream or sys.stderr)
+
+    writer = _SegmentWriter(size_px=model.size_px, out_size_px=out_size, fps=fps)
+    writer.start()
+    try:
+        for segment in plan:
+            if segment.path.is_file():
+                progress.advance(segment.frames, rendered=False)
+                continue
+            writer.put(("open", segment.path))
+            arrays = slices(segment.start, segment.stop)
+            for offset in range(0, segment.frames, batch_size):
+                batch = {key: value[offset : offset + batch_size] for key, value in arrays.items()}
+                frames = model.render(batch)
+                expected = (len(next(iter(batch.values()))), model.size_px, model.size_px, 3)
+                if frames.shape != expected or frames.dtype != np.uint8:
+                    raise AssertionError(f"{model.name} returned {frames.shape} {frames.dtype}, expected {expected} uint8")
+                writer.put(("frames", frames.tobytes()))
+                progress.advance(len(frames), rendered=True)
+            writer.put(("close", None))
+        writer.put(None)
+        writer.join()
+        if writer.error is not None:
+            raise writer.error
+    except BaseException:
+        writer.abort()
+        raise
+    return plan
+
+
+def write_manifest(target: str | Path, segments: list[Segment], *, fps: Fraction, size_px: int, choice_metadata: dict[str, str], n_frames: int) -> dict:
+    """Record the segments of one render (in order) for the concat step; written atomically.
+
+    Paths are relative to the manifest's folder, so the build tree can move.
+    """
+    from dreamreel.core.atomic import write_bytes_atomic
+
+    target = Path(target)
+    base = target.parent.resolve()
+    manifest = {
+        "fps_num": fps.numerator,
+        "fps_den": fps.denominator,
+        "size_px": int(size_px),
+        "n_frames": int(n_frames),
+        "renderer_version": RENDERER_VERSION,
+        "metadata": dict(sorted(choice_metadata.items())),
+        "segments": [
+            {"file": os.path.relpath(segment.path.resolve(), base), "start": segment.start, "frames": segment.frames}
+            for segment in segments
+        ],
+    }
+    write_bytes_atomic(target, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    return manifest
+
+
+def _parse_manifest(path: Path) -> tuple[dict, list[Path]]:
+    """A manifest and the absolute paths of the segments it lists (which may not exist)."""
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return manifest, [(path.parent / entry["file"]).resolve() for entry in manifest["segments"]]
+
+
+def read_manifest(path: str | Path) -> tuple[dict, list[Path]]:
+    """The manifest and its segment files (absolute); every file must exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise DreamreelError(str(path), "segment manifest not found", "render the frames first (scripts/render_frames.py)")
+    try:
+        manifest, files = _parse_manifest(path)
+    except (ValueError, KeyError, TypeError) as error:
+        raise DreamreelError(str(path), f"not a segment manifest ({error})", "delete it and render again") from None
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise DreamreelError(str(path), f"{len(missing)} segment(s) missing, e.g. {missing[0]}", f"delete {path.name} and render again (make gan); only the missing segments are redone")
+    if not files:
+        raise DreamreelError(str(path), "lists no segments", "render the frames again")
+    return manifest, files
+
+
+def concat_segments(manifest_path: str | Path, output: str | Path) -> dict:
+    """Join a render's segments into one lossless video by stream copy; written atomically."""
+    from dreamreel.core.atomic import atomic_path, write_bytes_atomic
+
+    manifest, files = read_manifest(manifest_path)
+    output = Path(output)
+    with tempfile.TemporaryDirectory(prefix="dreamreel-concat-") as scratch:
+        list_file = Path(scratch) / "segments.txt"
+        write_bytes_atomic(list_file, ffmpeg.concat_list(files).encode("utf-8"))
+        metadata = dict(manifest.get("metadata", {}))
+        metadata["dreamreel_fps"] = f"{manifest['fps_num']}/{manifest['fps_den']}"
+        with atomic_path(output) as temporary:
+            result = subprocess.run(ffmpeg.concat_command(list_file, temporary, metadata=metadata), capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise RuntimeError(f"ffmpeg concat failed (exit {result.returncode}): {result.stderr.strip()[-400:]}")
+    return manifest

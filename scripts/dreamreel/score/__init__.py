@@ -1,0 +1,12 @@
+"""The score: parts, notes, tempo and meter maps, read from MIDI, MusicXML or MuseScore.
+
+- :mod:`.model`: :class:`~.model.Score` in integer ticks, its JSON form and validation.
+- :mod:`.read`: picks the reader by file type; :mod:`.midi_file`, :mod:`.musicxml` and
+  :mod:`.musescore` are the readers (and the per-part MIDI writer).
+- :mod:`.musical_time`: bars and beats to seconds through the tempo map.
+- :mod:`.general_midi`: General MIDI program names.
+
+Make rules: ``build/<piece>/score/score.json`` (parse_score.py) and
+``build/<piece>/score/parts.mk`` (part_params.py). Later stages read ``score.json``
+through :mod:`.model` and place things in musical time through :mod:`.musical_time`.
+"""

@@ -1,0 +1,156 @@
+"""The latent walk: reference mapping, determinism, locality, classes by index or name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dreamreel.core.errors import run_cli
+from dreamreel.core.npz import save_npz
+from dreamreel.core.params import validate_section
+from dreamreel.gan.imagenet import class_names, resolve_class
+from dreamreel.gan.latents import make_walk
+from dreamreel.gan.sections import LATENTS
+from gan_helpers import write_params
+
+
+def params(**overrides) -> dict:
+    return validate_section("test", LATENTS, overrides)
+
+
+def features(n: int = 300, *, seed: int = 0, fps: int = 30) -> dict:
+    rng = np.random.default_rng(seed)
+    smooth = lambda x: np.convolve(x, np.ones(5) / 5, mode="same")  # noqa: E731
+    chroma = rng.random((n, 12)).astype(np.float32)
+    chroma /= chroma.max(axis=1, keepdims=True)
+    return {
+        "power": smooth(rng.random(n)).astype(np.float32),
+        "power_gradient": rng.random(n).astype(np.float32) * 0.3,
+        "harmonic": smooth(rng.random(n)).astype(np.float32),
+        "percussive": rng.random(n).astype(np.float32) ** 4,
+        "onset": (rng.random(n) > 0.9).astype(np.float32),
+        "chroma": chroma,
+        "fps_num": np.int64(fps),
+        "fps_den": np.int64(1),
+    }
+
+
+def test_shapes_ranges_and_dtypes():
+    walk = make_walk(features(), params=params(truncation=0.6))
+    assert walk["noise"].shape == (300, 128) and walk["noise"].dtype == np.float32
+    assert walk["classes"].shape == (300, 1000) and walk["classes"].dtype == np.float32
+    assert np.all(np.abs(walk["noise"]) <= 2 * 0.6 + 1e-6)
+    assert np.all(walk["truncation"] == np.float32(0.6))
+    assert np.count_nonzero(walk["classes"].any(axis=0)) == 12
+
+
+def test_reference_motion_constant_drive_moves_linearly_then_bounces():
+    n = 120
+    feats = features(n)
+    feats["power"] = np.full(n, 0.5, np.float32)
+    feats["power_gradient"] = np.zeros(n, np.float32)
+    speed = 3.0
+    walk = make_walk(feats, params=params(motion_speed_per_s=speed, motion_harmonic_weight=0.0, motion_jitter=0.0, motion_smoothing_s=0.0, pulse_depth=0.0))
+    steps = np.diff(walk["noise"].astype(np.float64), axis=0)
+    per_frame = speed / 30 * 0.5
+    # Every dimension moves by exactly the per-frame step, in one direction or the other.
+    np.testing.assert_allclose(np.abs(steps[:10]), per_frame, rtol=1e-4)
+    # ...and turns back before leaving ±2 (truncation 1).
+    assert np.abs(walk["noise"]).max() <= 2.0
+    assert np.any(np.sign(steps[:-1]) != np.sign(steps[1:]))
+
+
+def test_silence_stops_motion_and_holds_classes():
+    feats = features(200)
+    for key in ("power", "power_gradient", "harmonic", "onset", "percussive"):
+        feats[key][100:] = 0.0
+    feats["chroma"][100:] = 0.0
+    walk = make_walk(feats, params=params(class_smoothing_s=0.0))
+    noise = walk["noise"]
+    # The smoothed step dies out within a few time constants; then nothing moves.
+    assert np.abs(noise[-1] - noise[-20]).max() < 1e-5
+    np.testing.assert_array_equal(walk["classes"][150], walk["classes"][199])
+    assert walk["classes"][199].sum() > 0
+
+
+def test_pulse_springs_back():
+    n = 90
+    feats = features(n)
+    for key in ("power", "power_gradient", "harmonic", "percussive"):
+        feats[key][:] = 0.0
+    feats["onset"][:] = 0.0
+    feats["onset"][30] = 1.0
+    walk = make_walk(feats, params=params(pulse_depth=0.5, pulse_decay_s=0.1, pulse_percussive_weight=0.0))
+    noise = walk["noise"].astype(np.float64)
+    kick = np.abs(noise[30] - noise[29]).max()
+    assert kick == pytest.approx(0.5, abs=1e-5)
+    assert np.abs(noise[-1] - noise[29]).max() < 1e-3
+
+
+def test_same_params_same_bytes_and_seed_matters(tmp_path):
+    import latents as script
+
+    save_npz(tmp_path / "features.npz", features())
+    p = write_params(tmp_path / "latents.json", {"seed": 5, "class_ids": ["golden retriever", 980]})
+    outputs = []
+    for name in ("a.npz", "b.npz"):
+        assert run_cli(script.main, [str(tmp_path / "features.npz"), str(tmp_path / name), "--params", str(p)]) == 0
+        outputs.append((tmp_path / name).read_bytes())
+    assert outputs[0] == outputs[1]
+    data = np.load(tmp_path / "a.npz")
+    assert data["class_indices"].tolist() == [207, 980]
+    other = make_walk(features(), params=params(seed=6, class_ids=["golden retriever", 980]))
+    assert not np.array_equal(other["noise"], data["noise"])
+
+
+def test_a_change_at_the_end_leaves_the_start_byte_identical():
+    base = features(300)
+    changed = {k: np.array(v) for k, v in base.items()}
+    for key in ("power", "onset", "harmonic"):
+        changed[key][240:] = np.random.default_rng(9).random(60)
+    changed["chroma"][240:] = 1.0
+    a = make_walk(base, params=params())
+    b = make_walk(changed, params=params())
+    margin = round(0.46 * 30)  # the centred class smoothing reaches this far back
+    for key in ("noise", "classes"):
+        assert a[key][: 240 - margin].tobytes() == b[key][: 240 - margin].tobytes(), key
+        assert not np.array_equal(a[key][250:], b[key][250:])
+
+
+def test_class_order_power_gives_the_strongest_pitch_class_the_first_class():
+    feats = features(100)
+    feats["chroma"][:] = 0.1
+    feats["chroma"][:, 7] = 1.0  # G dominates
+    walk = make_walk(feats, params=params(class_ids=[11, 22, 33], class_order="power", class_smoothing_s=0.0))
+    weights = walk["classes"][-1, [11, 22, 33]]
+    assert weights[0] == pytest.approx(1.0, abs=1e-3) and weights[1] < 0.2
+
+
+def test_class_names_resolve():
+    assert len(class_names()) == 1000
+    assert resolve_class("Golden Retriever", where="t") == 207
+    assert resolve_class("tabby cat", where="t") == 281
+    assert resolve_class(999, where="t") == 999
+    assert resolve_class("42", where="t") == 42
+
+
+@pytest.mark.parametrize(
+    "class_ids, message",
+    [
+        ([1000], "outside 0–999"),
+        ([-1], "outside 0–999"),
+        (["golden retreiver"], "unknown ImageNet class name"),
+        (["crane"], "ambiguous"),
+        ([1, 1], "listed twice"),
+        (list(range(13)), "at most 12"),
+    ],
+)
+def test_bad_classes_exit_2_and_write_nothing(tmp_path, capsys, class_ids, message):
+    import latents as script
+
+    save_npz(tmp_path / "features.npz", features(30))
+    p = write_params(tmp_path / "latents.json", {"class_ids": class_ids})
+    out = tmp_path / "latents.npz"
+    assert run_cli(script.main, [str(tmp_path / "features.npz"), str(out), "--params", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "class_ids" in err and err.count("\n") == 0
+    assert not out.exists()

@@ -1,0 +1,178 @@
+"""Malicious or mangled model files are refused, and nothing in them ever runs."""
+
+from __future__ import annotations
+
+import argparse
+import copyreg
+import os
+import pickle
+import random
+import struct
+import sys
+
+import numpy as np
+import pytest
+import torch
+from dreamreel.core.errors import DreamreelError
+from dreamreel.gan.stylegan.loader import load_generator
+from dreamreel.gan.stylegan.safe_pickle import LEGACY_TORCH_PREFIX
+from stylegan_fixtures import tiny_config, tiny_generator, write_nvlabs_pytorch, write_nvlabs_tensorflow, write_rosinality
+
+
+def _reduce_call(module: str, name: str, argument: bytes | str) -> bytes:
+    """A protocol-2 pickle whose only action is ``module.name(argument)``."""
+    if isinstance(argument, str):
+        encoded = argument.encode()
+        push = b"X" + struct.pack("<I", len(encoded)) + encoded
+    else:
+        push = b"B" + struct.pack("<I", len(argument)) + argument
+    return b"\x80\x02c" + f"{module}\n{name}\n".encode() + push + b"\x85R."
+
+
+def _refused(path, marker):
+    with pytest.raises(DreamreelError) as caught:
+        load_generator(path)
+    assert not marker.exists(), "the payload ran"
+    assert str(path) in str(caught.value)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("module, name, kind", [
+    ("os", "system", "shell"),
+    ("posix", "system", "shell"),
+    ("subprocess", "getoutput", "shell"),
+    ("builtins", "eval", "python"),
+    ("builtins", "exec", "python"),
+    ("builtins", "getattr", "python"),
+    ("copyreg", "_reconstructor", "python"),
+    ("torch", "load", "python"),
+    ("numpy", "load", "python"),
+    ("torch._utils", "_rebuild_from_type_v2", "python"),
+    ("torch_utils.persistence.os", "system", "shell"),
+    ("dnnlib.util", "EasyDict.__init__.__globals__", "python"),
+])
+def test_forbidden_globals(tmp_path, module, name, kind):
+    marker = tmp_path / "pwned"
+    payload = f"touch {marker}" if kind == "shell" else f"open({str(marker)!r}, 'w').close()"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(_reduce_call(module, name, payload))
+    message = _refused(path, marker)
+    assert f"forbidden global {module}.{name}" in message
+
+
+def test_pickled_object_with_reduce_to_system(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"G_ema": Payload()}, protocol=4))
+    assert "forbidden global" in _refused(path, marker)
+
+
+def test_nested_storage_blob_with_payload(tmp_path):
+    """A storage blob (the nested torch.save inside a tensor) carrying a REDUCE to os.system."""
+    marker = tmp_path / "pwned"
+    blob = (LEGACY_TORCH_PREFIX + b"."
+            + pickle.dumps(1001, protocol=2)
+            + pickle.dumps({"protocol_version": 1001, "little_endian": True, "type_sizes": {}}, protocol=2)
+            + _reduce_call("os", "system", f"touch {marker}"))
+    assert blob.startswith(pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2))
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(_reduce_call("torch.storage", "_load_from_bytes", blob))
+    assert "forbidden global os.system" in _refused(path, marker)
+
+
+def test_persistent_record_source_is_never_executed(tmp_path, monkeypatch):
+    """An NVlabs record's module_src is code that would run under NVlabs' loader; ours keeps only its hash."""
+    marker = tmp_path / "pwned"
+    monkeypatch.chdir(tmp_path)  # the fixture's embedded source would `touch pwned` here
+    path = write_nvlabs_pytorch(tmp_path / "model.pkl", tiny_generator(tiny_config()))
+    assert b"os.system('touch pwned')" in path.read_bytes()
+    load_generator(path)
+    assert not marker.exists()
+
+
+def test_extension_opcode_goes_through_the_allow_list(tmp_path):
+    marker = tmp_path / "pwned"
+    copyreg.add_extension("os", "system", 0x7A)
+    try:
+        path = tmp_path / "evil.pkl"
+        command = f"touch {marker}".encode()
+        path.write_bytes(b"\x80\x02\x82\x7a" + b"X" + struct.pack("<I", len(command)) + command + b"\x85R.")
+        assert "forbidden global os.system" in _refused(path, marker)
+    finally:
+        copyreg.remove_extension("os", "system", 0x7A)
+
+
+def test_persistent_id_in_a_plain_pickle(tmp_path):
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(b"\x80\x02X\x04\x00\x00\x00evilQ.")
+    assert "persistent references are not allowed" in _refused(path, tmp_path / "never")
+
+
+def test_object_dtype_array(tmp_path):
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"G_ema": np.array([None, "x"], dtype=object)}, protocol=4))
+    assert "numpy dtype" in _refused(path, tmp_path / "never")
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_torch_checkpoint_with_payload(tmp_path, legacy):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    path = tmp_path / "evil.pt"
+    torch.save({"g_ema": {"style.1.weight": torch.zeros(2)}, "args": argparse.Namespace(evil=Payload())}, path,
+               _use_new_zipfile_serialization=not legacy)
+    assert "forbidden global" in _refused(path, marker)
+
+
+# ---------------------------------------------------------------------------------------
+# Random corruption: never a crash, never an import, never code
+# ---------------------------------------------------------------------------------------
+
+FUZZ_CASES = {"nvlabs-pytorch": 260, "nvlabs-tensorflow": 120, "rosinality-legacy": 80}
+
+
+def _fixture(kind, directory):
+    generator = tiny_generator(tiny_config(resolution=8, conv_clamp=None))
+    if kind == "nvlabs-pytorch":
+        return write_nvlabs_pytorch(directory / "model.pkl", generator)
+    if kind == "nvlabs-tensorflow":
+        return write_nvlabs_tensorflow(directory / "model.pkl", generator)
+    return write_rosinality(directory / "model.pt", generator, legacy=True)
+
+
+@pytest.mark.parametrize("kind", sorted(FUZZ_CASES))
+def test_random_byte_flips(tmp_path, monkeypatch, kind):
+    good = _fixture(kind, tmp_path)
+    load_generator(good)  # warm up: lazy imports inside torch/numpy happen now, not during the fuzz
+    data = good.read_bytes()
+    rng = random.Random(f"dreamreel-fuzz-{kind}")
+    calls = []
+    for target, name in ((os, "system"), (os, "popen"), (os, "execv"), (os, "posix_spawn")):
+        monkeypatch.setattr(target, name, lambda *a, _n=name, **k: calls.append(_n))
+    modules_before = set(sys.modules)
+    outcomes = {"loaded": 0, "refused": 0}
+    path = tmp_path / "fuzzed.pkl"
+    for _ in range(FUZZ_CASES[kind]):
+        mangled = bytearray(data)
+        for _flip in range(rng.randint(1, 4)):
+            mangled[rng.randrange(len(mangled))] = rng.randrange(256)
+        path.write_bytes(bytes(mangled))
+        try:
+            load_generator(path)
+            outcomes["loaded"] += 1
+        except DreamreelError:
+            outcomes["refused"] += 1
+    assert calls == []
+    assert set(sys.modules) == modules_before, set(sys.modules) - modules_before
+    # Most flips land in tensor data (a valid model with other numbers); many in structure.
+    assert outcomes["loaded"] + outcomes["refused"] == FUZZ_CASES[kind]
+    assert outcomes["refused"] > 0
