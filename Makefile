@@ -24,11 +24,17 @@ SETUP := $(VENV)/.installed $(VENV)/.system-tools
 
 # Tests run the pipeline in a temporary folder with SETUP= (already set up) and PY=.
 
-# Set from params.yaml through $(BUILD)/params/params.mk; the command line overrides them
-# (SONG=path/to/song.mp3 make video).
-PIECE ?=
-SCORE ?=
+# What the user names on the command line or in the environment (SONG=song.mp3 make video):
+# a source that replaces the params file's own. Only params.mk (below) turns them into files.
 SONG ?=
+SCORE ?=
+
+# Set by $(PIECE_DIR)/params/params.mk, written by scripts/params.py from the params file.
+PIECE ?=
+SCORE_FILE ?=
+SCORE_PATH ?=
+SONG_FILE ?=
+SONG_PATH ?=
 SOUNDFONT ?=
 PARTS ?=
 GAN_MODEL ?=
@@ -37,24 +43,96 @@ TITLE_FONT ?=
 ANALYSIS_SOURCE ?=
 
 # Goals that must not parse params.yaml or build the environment first.
-TOOL_GOALS := help doctor clean clean-all setup test bench
+TOOL_GOALS := help doctor clean clean-all setup test bench build-dir
 PIPELINE_GOALS := $(if $(MAKECMDGOALS),$(filter-out $(TOOL_GOALS),$(MAKECMDGOALS)),$(.DEFAULT_GOAL))
 
+# make -n shows the plan and writes nothing: the generated makefiles are read as they are
+# and never remade (GNU Make would otherwise run their recipes even under -n).
+DRY_RUN := $(findstring n,$(filter-out -%,$(firstword $(MAKEFLAGS))))
+
+# A value as one single-quoted shell word (file names may hold spaces and quotes).
+shell_word = '$(subst ','"'"',$(1))'
+
+# ---- One build folder per piece ---------------------------------------------------------
+# Every params file, and every SONG= or SCORE= given on top of it, builds into a folder of
+# its own, named after the source and a hash of the absolute paths. Switching pieces
+# neither mixes them nor throws away either one's cache; switching back rebuilds nothing.
+PIECE_DIR := $(BUILD)/$(shell bash $(ROOT)scripts/piece_dir.sh $(call shell_word,$(PARAMS)) $(call shell_word,$(SONG)) $(call shell_word,$(SCORE)))
+PARAMS_DIR := $(PIECE_DIR)/params
+SPLIT_COMMAND = $(PY) $(ROOT)scripts/params.py $(call shell_word,$(PARAMS)) --song $(call shell_word,$(SONG)) --score $(call shell_word,$(SCORE)) --out-dir $(PARAMS_DIR)/ --makefile $(PARAMS_DIR)/params.mk
+
+# Input that Make itself cannot carry gets our one line, never Make's "No rule to make target".
+INPUT_ERROR :=
+ifneq ($(PIPELINE_GOALS),)
+ifneq ($(word 2,$(PARAMS)),)
+INPUT_ERROR := PARAMS=$(PARAMS): a params file whose name has a space — rename it, or its folder, without spaces
+else ifeq ($(wildcard $(PARAMS)),)
+INPUT_ERROR := PARAMS=$(PARAMS): parameter file not found — pass PARAMS=path/to/params.yaml, or restore params.yaml
+endif
+endif
+ifneq ($(INPUT_ERROR),)
+$(PIPELINE_GOALS): input-error
+.PHONY: input-error
+input-error:
+	@printf '%s\n' $(call shell_word,dreamreel: error: $(INPUT_ERROR)) >&2; exit 2
+endif
+
 # ---- The library files each script imports (editing one reruns the stages that use it) --
+ifeq ($(DRY_RUN),)
 include $(BUILD)/deps.mk
 $(BUILD)/deps.mk: $(wildcard $(ROOT)scripts/*.py $(ROOT)scripts/dreamreel/*.py $(ROOT)scripts/dreamreel/*/*.py $(ROOT)scripts/dreamreel/*/*/*.py)
 	@mkdir -p $(dir $@)
 	$(PYTHON) $(ROOT)scripts/deps.py $(ROOT)scripts $@
+else
+-include $(BUILD)/deps.mk
+endif
 
-ifneq ($(PIPELINE_GOALS),)
-include $(BUILD)/params/params.mk
-# The source (score or song) as a file, rewritten only when it changes: switching
-# SONG= or piece.score then rebuilds, even when the new file is older than the build.
-SOURCE_STAMP := $(BUILD)/params/source.txt
-$(shell mkdir -p $(BUILD)/params && printf 'score=%s\nsong=%s\n' '$(SCORE)' '$(SONG)' | cmp -s - $(SOURCE_STAMP) || printf 'score=%s\nsong=%s\n' '$(SCORE)' '$(SONG)' > $(SOURCE_STAMP))
-ifeq ($(SONG),)
-ifneq ($(SCORE),)
-include $(BUILD)/score/parts.mk
+# One build of a piece at a time: a second make in the same folder stops at once instead
+# of doing all the work twice. The lock names make's process id, so a killed build never
+# leaves it held. make -n takes no lock: it writes nothing.
+LOCK_HOLDER :=
+ifneq ($(and $(PIPELINE_GOALS),$(if $(INPUT_ERROR)$(DRY_RUN),,yes)),)
+LOCK_HOLDER := $(shell bash $(ROOT)scripts/build_lock.sh $(BUILD)/.locks/$(notdir $(PIECE_DIR)) $$PPID)
+endif
+ifneq ($(LOCK_HOLDER),)
+$(PIPELINE_GOALS): build-locked
+.PHONY: build-locked
+build-locked:
+	@printf '%s\n' "dreamreel: error: $(PIECE_DIR): another build of this piece is running (make, process $(LOCK_HOLDER)) — wait for it to finish, or stop it" >&2; exit 2
+endif
+
+# The pipeline's rules need the params split. Under make -n it is used only if it exists.
+PIECE_READY := $(if $(and $(PIPELINE_GOALS),$(if $(INPUT_ERROR)$(LOCK_HOLDER),,yes)),$(if $(DRY_RUN),$(and $(wildcard $(BUILD)/deps.mk),$(wildcard $(PARAMS_DIR)/params.mk)),yes))
+ifneq ($(and $(PIPELINE_GOALS),$(DRY_RUN),$(if $(INPUT_ERROR)$(LOCK_HOLDER),,yes)),)
+ifeq ($(PIECE_READY),)
+$(info dreamreel: dry run: $(PARAMS) has not been split yet ($(PARAMS_DIR)/params.mk), so nothing after that step can be planned; a real make runs scripts/params.py first)
+else ifneq ($(shell test $(call shell_word,$(PARAMS)) -nt $(PARAMS_DIR)/params.mk && echo stale),)
+$(info dreamreel: dry run: $(PARAMS) changed since its last split; the split runs first, and the rest of this plan follows the last split)
+$(PIPELINE_GOALS): dry-run-split
+.PHONY: dry-run-split
+dry-run-split:
+	$(SPLIT_COMMAND)
+endif
+endif
+
+# A generated makefile that does not exist yet starts as an empty file dated 1970: Make then
+# remakes it like any stale one, and a failing first split says only our one line, not
+# also "No such file or directory".
+placeholder = $(shell test -e $(1) || { mkdir -p $(dir $(1)) && touch -d @0 $(1); })
+
+ifneq ($(PIECE_READY),)
+ifeq ($(DRY_RUN),)
+$(call placeholder,$(PARAMS_DIR)/params.mk)
+include $(PARAMS_DIR)/params.mk
+else
+-include $(PARAMS_DIR)/params.mk
+endif
+ifneq ($(SCORE_FILE),)
+ifeq ($(DRY_RUN),)
+$(call placeholder,$(PIECE_DIR)/score/parts.mk)
+include $(PIECE_DIR)/score/parts.mk
+else
+-include $(PIECE_DIR)/score/parts.mk
 endif
 endif
 endif
@@ -63,8 +141,16 @@ endif
 ## setup: the Python environment (.venv) and the system tools (ffmpeg, sox, fluidsynth, soundfont)
 setup: $(SETUP)
 
+# make setup PYTHON=python3.12 picks the interpreter: naming another one than the
+# environment was made with makes it anew (the name is kept beside it, in .venv-python).
+ifeq ($(origin PYTHON),command line)
+$(VENV)/.installed: $(VENV)-python
+$(VENV)-python: FORCE
+	@printf '%s\n' '$(PYTHON)' | cmp -s - $@ || printf '%s\n' '$(PYTHON)' > $@
+endif
+
 $(VENV)/.installed: $(ROOT)pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(if $(filter $(VENV)-python,$?),--clear) $(VENV)
 	$(VENV)/bin/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
 	$(VENV)/bin/pip install --quiet -e '$(ROOT).[test]'
 	touch $@
@@ -78,55 +164,63 @@ doctor:
 	@bash $(ROOT)scripts/doctor.sh $(PY)
 
 # ---- Parameters ---------------------------------------------------------------------------
-## build/params/params.mk: params.yaml split into build/params/<section>.json, one per stage
-$(BUILD)/params/params.mk: $(PARAMS) $(DEPS_params) | $(SETUP)
-	$(PY) $(ROOT)scripts/params.py $(PARAMS) --out-dir $(dir $@) --makefile $@
+ifneq ($(PIECE_READY),)
+# The generated makefiles have rules only in a real run: make -n must not remake them.
+ifeq ($(DRY_RUN),)
+## build/<piece>/params/params.mk: the params file split into one JSON per stage (params/<section>.json)
+$(PARAMS_DIR)/params.mk: $(PARAMS) $(DEPS_params) | $(SETUP)
+	$(SPLIT_COMMAND)
+endif
 
-$(BUILD)/params/%.json:
-	$(error $@ is missing: run rm -rf $(BUILD)/params and make again)
+$(PARAMS_DIR)/%.json:
+	$(error $@ is missing: run rm -rf $(PARAMS_DIR) and make again)
 
 # ---- Audio --------------------------------------------------------------------------------
-## build/score/score.json: the score's parts, notes, tempo map and bars, in ticks
-$(BUILD)/score/score.json: $(SCORE) $(SOURCE_STAMP) $(DEPS_parse_score) | $(SETUP) $(BUILD)/score/
-	$(PY) $(ROOT)scripts/parse_score.py $< $@
+# Every stage waits for the params split (order-only): after an edit of the params file,
+# nothing runs on the last split's values, so a fixed params file always un-sticks a build.
+## build/<piece>/score/score.json: the score's parts, notes, tempo map and bars, in ticks
+$(PIECE_DIR)/score/score.json: $(SCORE_FILE) $(PARAMS_DIR)/source.json $(DEPS_parse_score) | $(PARAMS_DIR)/params.mk $(PIECE_DIR)/score/
+	$(PY) $(ROOT)scripts/parse_score.py $(call shell_word,$(SCORE_PATH)) $@
 
-## build/score/parts.mk: the score's part names; also build/params/part/<part>.json for each
-$(BUILD)/score/parts.mk: $(BUILD)/score/score.json $(BUILD)/params/parts.json $(BUILD)/params/part_defaults.json $(DEPS_part_params)
-	$(PY) $(ROOT)scripts/part_params.py $(wordlist 1,3,$^) --out-dir $(BUILD)/params/part --makefile $@ --params-name $(PARAMS)
+ifeq ($(DRY_RUN),)
+## build/<piece>/score/parts.mk: the score's part names; also params/part/<part>.json for each
+$(PIECE_DIR)/score/parts.mk: $(PIECE_DIR)/score/score.json $(PARAMS_DIR)/parts.json $(PARAMS_DIR)/part_defaults.json $(DEPS_part_params) | $(PARAMS_DIR)/params.mk
+	$(PY) $(ROOT)scripts/part_params.py $(wordlist 1,3,$^) --out-dir $(PARAMS_DIR)/part --makefile $@ --params-name $(call shell_word,$(PARAMS))
+endif
 
-STEMS := $(PARTS:%=$(BUILD)/stems/%.wav)
-DRY := $(PARTS:%=$(BUILD)/fx/%.dry.wav)
-WET := $(PARTS:%=$(BUILD)/fx/%.wet.wav)
+STEMS := $(PARTS:%=$(PIECE_DIR)/stems/%.wav)
+DRY := $(PARTS:%=$(PIECE_DIR)/fx/%.dry.wav)
+WET := $(PARTS:%=$(PIECE_DIR)/fx/%.wet.wav)
 
 ifneq ($(STEMS),)
-## build/stems/<part>.wav: one 48 kHz stereo stem per part (FluidSynth), all the same length
-$(STEMS) &: $(BUILD)/score/score.json $(BUILD)/params/stems.json $(SOUNDFONT) $(DEPS_render_stems) | $(BUILD)/stems/
-	$(PY) $(ROOT)scripts/render_stems.py $< --params $(word 2,$^) --out-dir $(BUILD)/stems
+## build/<piece>/stems/<part>.wav: one 48 kHz stereo stem per part (FluidSynth), all the same length
+$(STEMS) &: $(PIECE_DIR)/score/score.json $(PARAMS_DIR)/stems.json $(SOUNDFONT) $(DEPS_render_stems) | $(PIECE_DIR)/stems/
+	$(PY) $(ROOT)scripts/render_stems.py $< --params $(word 2,$^) --out-dir $(PIECE_DIR)/stems
 endif
 
-## build/fx/<part>.{dry,wet}.wav: gain, SoX tremolo and reverb, 8D pan (params: parts.<part>)
-$(BUILD)/fx/%.dry.wav $(BUILD)/fx/%.wet.wav: $(BUILD)/stems/%.wav $(BUILD)/params/part/%.json $(BUILD)/score/score.json $(DEPS_process_stem) | $(BUILD)/fx/
-	$(PY) $(ROOT)scripts/process_stem.py $< --params $(word 2,$^) --score $(word 3,$^) --dry $(BUILD)/fx/$*.dry.wav --wet $(BUILD)/fx/$*.wet.wav
+## build/<piece>/fx/<part>.{dry,wet}.wav: gain, SoX tremolo and reverb, 8D pan (params: parts.<part>)
+$(PIECE_DIR)/fx/%.dry.wav $(PIECE_DIR)/fx/%.wet.wav: $(PIECE_DIR)/stems/%.wav $(PARAMS_DIR)/part/%.json $(PIECE_DIR)/score/score.json $(DEPS_process_stem) | $(PIECE_DIR)/fx/
+	$(PY) $(ROOT)scripts/process_stem.py $< --params $(word 2,$^) --score $(word 3,$^) --dry $(PIECE_DIR)/fx/$*.dry.wav --wet $(PIECE_DIR)/fx/$*.wet.wav
 
-ifeq ($(SONG),)
-## build/mix/master.wav: the buses summed and loudness-normalised (params: mix)
-$(BUILD)/mix/master.wav: $(DRY) $(WET) $(BUILD)/params/mix.json $(SOURCE_STAMP) $(DEPS_mix) | $(BUILD)/mix/
-	$(PY) $(ROOT)scripts/mix.py $@ --params $(BUILD)/params/mix.json --dry $(DRY) --wet $(WET)
+ifeq ($(SONG_FILE),)
+## build/<piece>/mix/master.wav: the buses summed and loudness-normalised (params: mix)
+$(PIECE_DIR)/mix/master.wav: $(DRY) $(WET) $(PARAMS_DIR)/mix.json $(PARAMS_DIR)/source.json $(DEPS_mix) | $(PIECE_DIR)/mix/
+	$(PY) $(ROOT)scripts/mix.py $@ --params $(PARAMS_DIR)/mix.json --dry $(DRY) --wet $(WET)
 else
-## build/mix/master.wav: with SONG=file, that song at 48 kHz stereo (the score stages are skipped)
-$(BUILD)/mix/master.wav: $(SONG) $(BUILD)/params/mix.json $(SOURCE_STAMP) $(DEPS_import_song) | $(SETUP) $(BUILD)/mix/
-	$(PY) $(ROOT)scripts/import_song.py $< $@ --params $(BUILD)/params/mix.json
+## build/<piece>/mix/master.wav: with a song (SONG=file or piece.song), that song at 48 kHz stereo; no score stages
+$(PIECE_DIR)/mix/master.wav: $(SONG_FILE) $(PARAMS_DIR)/mix.json $(PARAMS_DIR)/source.json $(DEPS_import_song) | $(PARAMS_DIR)/params.mk $(PIECE_DIR)/mix/
+	$(PY) $(ROOT)scripts/import_song.py $(call shell_word,$(SONG_PATH)) $@ --params $(PARAMS_DIR)/mix.json
 endif
 
-## audio: the master mix, build/mix/master.wav
-audio: $(BUILD)/mix/master.wav
+## audio: the master mix, build/<piece>/mix/master.wav
+audio: $(PIECE_DIR)/mix/master.wav
 
 ## out/<piece>-pan.png: each part's 8D azimuth over time with barlines, above the L/R level of its dry bus
-$(OUT)/$(PIECE)-pan.png: $(BUILD)/score/score.json $(PARTS:%=$(BUILD)/params/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
-	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(BUILD)/params/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan"
+$(OUT)/$(PIECE)-pan.png: $(PIECE_DIR)/score/score.json $(PARTS:%=$(PARAMS_DIR)/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(PARAMS_DIR)/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan"
 
-## preview: pictures of the piece: 8D pan, contact sheet, feature plots (out/<piece>-*.png)
-preview: $(OUT)/$(PIECE)-pan.png $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png
+## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots (out/<piece>-*.png)
+preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png
 
 ## demo: set-up, then the demo piece end to end: out/demo.mp4 and its preview pictures
 demo: video preview
@@ -134,72 +228,88 @@ demo: video preview
 
 # ---- GAN ----------------------------------------------------------------------------------
 # The pictures listen to the stems (features.source: stems), upstream of gain, effects and
-# mix, so a mixing edit only remuxes; or to the master. A SONG is its own master.
-ifeq ($(SONG)$(ANALYSIS_SOURCE),stems)
+# mix, so a mixing edit only remuxes; or to the master. A song is its own master.
+ifeq ($(if $(SONG_FILE),song)$(ANALYSIS_SOURCE),stems)
 ANALYSIS_AUDIO := $(STEMS)
 else
-ANALYSIS_AUDIO := $(BUILD)/mix/master.wav
+ANALYSIS_AUDIO := $(PIECE_DIR)/mix/master.wav
 endif
 
-## build/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame (params: features)
-$(BUILD)/gan/features.npz: $(ANALYSIS_AUDIO) $(BUILD)/params/features.json $(SOURCE_STAMP) $(DEPS_analyze) | $(BUILD)/gan/
-	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(BUILD)/params/features.json
+## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame (params: features)
+$(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
+	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json
 
 # The walk depends on which model it is for (model.json): BigGAN and cppn read the
 # latents section; StyleGAN reads the stylegan section and its model file.
 ifeq ($(GAN_MODEL),stylegan)
-WALK_INPUTS := $(BUILD)/params/stylegan.json $(GAN_WEIGHTS)
-MODEL_OPTIONS := --stylegan $(BUILD)/params/stylegan.json
+WALK_INPUTS := $(PARAMS_DIR)/stylegan.json $(GAN_WEIGHTS)
+MODEL_OPTIONS := --stylegan $(PARAMS_DIR)/stylegan.json
 else
-WALK_INPUTS := $(BUILD)/params/latents.json
+WALK_INPUTS := $(PARAMS_DIR)/latents.json
 MODEL_OPTIONS :=
 endif
 
-## build/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan)
-$(BUILD)/gan/latents.npz: $(BUILD)/gan/features.npz $(BUILD)/params/model.json $(WALK_INPUTS) $(DEPS_latents)
-	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(BUILD)/params/latents.json --model $(BUILD)/params/model.json $(MODEL_OPTIONS)
+## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan)
+$(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(DEPS_latents)
+	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS)
 
-## build/gan/segments.json: the walk rendered into cached segments, build/gan/segments/<hash>.mkv (params: gan)
-$(BUILD)/gan/segments.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames)
-	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments $(MODEL_OPTIONS)
+# gan.cache_limit_mb lives in cache.json, read by the renderer but not a prerequisite: the
+# size of the segment cache changes no frame, so editing it reruns nothing.
+RENDER_OPTIONS = --segments-dir $(PIECE_DIR)/gan/segments --cache $(PARAMS_DIR)/cache.json $(MODEL_OPTIONS)
 
-## build/gan/frames.mkv: the segments joined, lossless, square, exact frame rate
-$(BUILD)/gan/frames.mkv: $(BUILD)/gan/segments.json $(DEPS_concat_frames)
+## build/<piece>/gan/segments.json: the walk rendered into cached segments, gan/segments/<hash>.mkv (params: gan)
+$(PIECE_DIR)/gan/segments.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) | $(PARAMS_DIR)/cache.json
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) $(RENDER_OPTIONS)
+
+## build/<piece>/gan/frames.mkv: the segments joined, lossless, square, exact frame rate
+$(PIECE_DIR)/gan/frames.mkv: $(PIECE_DIR)/gan/segments.json $(DEPS_concat_frames)
 	$(PY) $(ROOT)scripts/concat_frames.py $< $@
 
-## build/gan/draft.json: the same walk, small and at a fraction of the frame rate (params: gan.draft_*)
-$(BUILD)/gan/draft.json: $(BUILD)/gan/latents.npz $(BUILD)/params/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames)
-	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --segments-dir $(BUILD)/gan/segments --draft $(MODEL_OPTIONS)
+## build/<piece>/gan/draft.json: the same walk, small and at a fraction of the frame rate (params: gan.draft_*)
+$(PIECE_DIR)/gan/draft.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) | $(PARAMS_DIR)/cache.json
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --draft $(RENDER_OPTIONS)
 
-## build/gan/draft.mkv: a quick look at the pictures before the full render
-$(BUILD)/gan/draft.mkv: $(BUILD)/gan/draft.json $(DEPS_concat_frames)
+## build/<piece>/gan/draft.mkv: a quick look at the pictures before the full render
+$(PIECE_DIR)/gan/draft.mkv: $(PIECE_DIR)/gan/draft.json $(DEPS_concat_frames)
 	$(PY) $(ROOT)scripts/concat_frames.py $< $@
 
-## gan: the square GAN video, build/gan/frames.mkv
-gan: $(BUILD)/gan/frames.mkv
+## gan: the square GAN video, build/<piece>/gan/frames.mkv
+gan: $(PIECE_DIR)/gan/frames.mkv
 
-## draft: a quick low-resolution, low-frame-rate render of the same walk, build/gan/draft.mkv
-draft: $(BUILD)/gan/draft.mkv
+## draft: a quick low-resolution, low-frame-rate render of the same walk, build/<piece>/gan/draft.mkv
+draft: $(PIECE_DIR)/gan/draft.mkv
 
 # ---- Video --------------------------------------------------------------------------------
 VIDEO_FILTERS := $(wildcard $(ROOT)filters/*.txt)
 
-## build/video/picture.mkv: the square GAN video composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
-$(BUILD)/video/picture.mkv: $(BUILD)/gan/frames.mkv $(BUILD)/params/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(DEPS_compose) | $(BUILD)/video/
+## build/<piece>/video/picture.mkv: the square GAN video composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
+$(PIECE_DIR)/video/picture.mkv: $(PIECE_DIR)/gan/frames.mkv $(PARAMS_DIR)/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(DEPS_compose) | $(PIECE_DIR)/video/
 	$(PY) $(ROOT)scripts/compose.py $< $@ --params $(word 2,$^) --filters $(ROOT)filters
 
+# The finished files in out/ are written under a temporary name and renamed when whole, so
+# Make must never delete them: a failed or interrupted rebuild keeps the last good video.
+# (A grouped target's failure would otherwise delete every target after the first.)
+# .PRECIOUS takes file names here: its patterns apply to implicit rules only.
+.PRECIOUS: $(addprefix $(OUT)/$(PIECE),.mp4 .mkv -preview.png -features.png -pan.png)
+
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
-$(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(BUILD)/video/picture.mkv $(BUILD)/mix/master.wav $(BUILD)/params/mux.json $(BUILD)/params/piece.json $(DEPS_mux) | $(OUT)/
-	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(wildcard $(BUILD)/params/*.json)
+$(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/mix/master.wav $(PARAMS_DIR)/mux.json $(PARAMS_DIR)/piece.json $(DEPS_mux) | $(OUT)/
+	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(filter-out %/cache.json %/source.json,$(wildcard $(PARAMS_DIR)/*.json))
 
 ## out/<piece>-{preview,features}.png: frames at the strongest onsets and section changes; feature plots
 # With a score, the plots get its barlines.
-SCORE_BARS := $(if $(SONG),,$(BUILD)/score/score.json)
-$(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(BUILD)/video/picture.mkv $(BUILD)/gan/features.npz $(BUILD)/gan/latents.npz $(SCORE_BARS) $(DEPS_preview) | $(OUT)/
+SCORE_BARS := $(if $(SONG_FILE),,$(PIECE_DIR)/score/score.json)
+$(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/gan/features.npz $(PIECE_DIR)/gan/latents.npz $(SCORE_BARS) $(DEPS_preview) | $(OUT)/
 	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)' $(if $(SCORE_BARS),--score $(SCORE_BARS))
 
 ## video: the finished music video, out/<piece>.mp4 (and .mkv)
 video: $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv
+
+else ifneq ($(and $(PIPELINE_GOALS),$(DRY_RUN),$(if $(INPUT_ERROR)$(LOCK_HOLDER),,yes)),)
+# make -n before the first split: show the one step that can be planned.
+$(PIPELINE_GOALS):
+	$(SPLIT_COMMAND)
+endif
 
 # ---- Checks and upkeep --------------------------------------------------------------------
 ## test: the test suite (offline; sets up the environment first)
@@ -210,7 +320,11 @@ test: $(SETUP)
 bench: $(SETUP)
 	$(PY) $(ROOT)scripts/bench.py --out $(OUT)/bench.json
 
-## clean: delete the build cache (build/); finished videos in out/ stay
+## build-dir: the build folder of this piece (PARAMS=, SONG= and SCORE= choose it)
+build-dir:
+	@echo $(PIECE_DIR)
+
+## clean: delete the build cache of every piece (build/); finished videos in out/ stay
 clean:
 	rm -rf $(BUILD)
 
@@ -225,4 +339,6 @@ help:
 %/:
 	mkdir -p $@
 
-.PHONY: setup doctor audio gan draft video demo preview test bench clean clean-all help
+FORCE:
+
+.PHONY: FORCE setup doctor audio gan draft video demo preview test bench build-dir clean clean-all help

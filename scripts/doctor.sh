@@ -28,12 +28,33 @@ import importlib.metadata as md
 import sys
 print(f"  {'python':28s} {sys.version.split()[0]}")
 bad = 0
-for name in ["torch", "pytorch-pretrained-biggan", "numpy", "scipy", "librosa", "soundfile", "sox", "pydub", "ffmpeg-python", "mido", "PyYAML", "matplotlib", "h5py", "pytest"]:
+# Every package pyproject.toml declares, and what dreamreel uses it for.
+USES = {
+    "torch": "runs the frame models (BigGAN, StyleGAN, cppn) and the StyleGAN mapping",
+    "pytorch-pretrained-biggan": "BigGAN-deep's network and its from_pretrained weights",
+    "numpy": "every array: audio, features, latents, frames",
+    "scipy": "filters and smoothing, polyphase resampling, HRIR convolution",
+    "librosa": "the music analysis: STFT, mel power, HPSS, chroma, onsets, beats",
+    "soundfile": "reads and writes WAV and FLAC stems, buses and masters",
+    "sox": "SoX tremolo and reverb on each part (pysox)",
+    "pydub": "USE",
+    "ffmpeg-python": "USE",
+    "audioop-lts": "the audioop module pydub needs, gone from Python 3.13",
+    "mido": "reads MIDI scores; writes each part's MIDI for FluidSynth",
+    "PyYAML": "reads params files and pan automation files",
+    "matplotlib": "the preview pictures: contact sheet, feature plots, 8D pan",
+    "h5py": "reads SOFA files of measured HRIRs (8D pan mode sofa)",
+    "pytest": "the test suite (make test)",
+}
+for name, why in USES.items():
     try:
-        print(f"  {name:28s} {md.version(name)}")
+        version = md.version(name)
     except md.PackageNotFoundError:
-        print(f"  {name:28s} MISSING")
+        if name == "audioop-lts" and sys.version_info < (3, 13):
+            continue  # only Python 3.13 and later need it
+        version = "MISSING"
         bad = 1
+    print(f"  {name:28s} {version:12s} {why}")
 try:
     import torch
     print(f"  {'torch device':28s} {'cuda: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'} ({torch.get_num_threads()} threads)")

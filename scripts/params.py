@@ -1,35 +1,45 @@
-"""Split params.yaml into build/params/<section>.json (one per stage) and build/params/params.mk.
+"""Split a params file into build/<piece>/params/<section>.json (one per stage) and params.mk.
 
-Inputs:  PARAMS (params.yaml)
-Outputs: OUT_DIR/<section>.json for every section, OUT_DIR/parts.json (every part named in
-         params.yaml, merged over part_defaults), OUT_DIR/model.json (gan.model and
-         gan.weights: what the latent walk is for), and the makefile fragment MAKEFILE with
-         PIECE, SCORE, SONG, SOUNDFONT, GAN_MODEL, GAN_WEIGHTS, TITLE_FONT (the title's font
-         file, when it is a file: editing the font recomposes the picture) and
-         ANALYSIS_SOURCE (features.source: stems or master). JSON files are
+Inputs:  PARAMS (params.yaml, or any params file), and optionally --song or --score: a
+         source the user named on the command line (SONG=... make), which replaces the
+         params file's own piece.score / piece.song
+Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every part named in
+         the params file, merged over part_defaults); OUT_DIR/model.json (gan.model and
+         gan.weights: what the latent walk is for); OUT_DIR/source.json (which score or song
+         this piece is: switching source rebuilds even when the new file is older);
+         OUT_DIR/cache.json (gan.cache_limit_mb, which changes no frame); a link to the
+         source under OUT_DIR/../source/, named without spaces so Make can track it; and
+         the makefile fragment MAKEFILE: PIECE, SCORE_FILE/SCORE_PATH or SONG_FILE/SONG_PATH
+         (the link, and the path the user wrote, for messages), SOUNDFONT, GAN_MODEL,
+         GAN_WEIGHTS, TITLE_FONT (a title font file) and ANALYSIS_SOURCE. JSON files are
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
-Params:  all sections; piece.score, piece.song and a video.title.font file are resolved
-         relative to params.yaml.
+Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
+         video.title.font, stems.soundfont) are relative to the folder of that file.
+With --song or --score, the piece's name and title come from that file (its title tag, else
+its file name), unless the params file names that same source itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
 from dreamreel import schema
 from dreamreel.audio.soundfont import find_soundfont
 from dreamreel.core import params as params_lib
-from dreamreel.core.atomic import replace_if_changed, write_bytes_atomic
+from dreamreel.core.atomic import replace_if_changed, replace_link_if_changed, write_bytes_atomic
 from dreamreel.core.errors import DreamreelError, run_cli
-from dreamreel.core.makefile import make_value, required_file_rule
+from dreamreel.core.ffmpeg_tools import media_title
+from dreamreel.core.makefile import make_text, make_value, required_file_rule
 from dreamreel.video.sections import font_is_file
 
 
 def _relative_to_cwd(params_path: Path, value: str | None) -> str:
+    """A path written in the params file, as seen from where make runs."""
     if not value:
         return ""
     path = Path(value).expanduser()
@@ -38,46 +48,102 @@ def _relative_to_cwd(params_path: Path, value: str | None) -> str:
     return os.path.relpath(path)
 
 
+def piece_name(path: str) -> str:
+    """A name for out/<name>.mp4 from a file name: letters, digits, '.', '_' and '-' only."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(path).stem).strip("-._")
+    return name or "piece"
+
+
+def resolve_source(args, piece: dict, where: str) -> tuple[str, str, str]:
+    """(kind, path as seen from where make runs, where it was named) of the piece's source."""
+    if args.song or args.score:
+        kind, value = ("song", args.song) if args.song else ("score", args.score)
+        named_at = f"{kind.upper()}={value}"
+        path = os.path.relpath(Path(value).expanduser())
+        fix = f"check the path given to {kind.upper()}= (relative to the folder where make runs)"
+    elif piece["song"] or piece["score"]:
+        kind = "song" if piece["song"] else "score"
+        named_at = f"{where}.{kind}"
+        path = _relative_to_cwd(args.params, piece[kind])
+        fix = f"check piece.{kind} in {args.params} (relative to the folder of {Path(args.params).name})"
+    else:
+        raise DreamreelError(where, "names neither a score nor a song", "set piece.score: scores/<file>.musicxml or piece.song: media/<song>.mp3")
+    if not Path(path).exists():
+        raise DreamreelError(named_at, f"{kind} file {path!r} not found", fix)
+    if not Path(path).is_file():
+        raise DreamreelError(named_at, f"{path!r} is not a file", fix)
+    return kind, path, named_at
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("params", type=Path, help="params.yaml")
+    parser.add_argument("--song", default="", help="a song that replaces the piece's source (SONG=)")
+    parser.add_argument("--score", default="", help="a score that replaces the piece's source (SCORE=)")
     parser.add_argument("--out-dir", type=Path, required=True, help="folder for the section JSON files")
     parser.add_argument("--makefile", type=Path, required=True, help="makefile fragment to write")
     args = parser.parse_args(argv)
 
     params = schema.load(args.params)
-    piece = params.sections["piece"]
-    where = f"{args.params}: piece"
-    if not piece["score"] and not piece["song"]:
-        raise DreamreelError(where, "names neither a score nor a song", "set piece.score: scores/<file>.musicxml or piece.song: media/<song>.mp3")
     sections = dict(params.sections)
-    soundfont = find_soundfont(sections["stems"]["soundfont"])
+    piece = dict(sections["piece"])
+    where = f"{args.params}: piece"
+    kind, source, named_at = resolve_source(args, piece, where)
+    if args.song or args.score:
+        # The params file's name and title belong to its own source, not to this one.
+        title = (media_title(source) if kind == "song" else None) or Path(source).stem
+        video_title = sections["video"]["title"]
+        if video_title["text"] == piece["title"]:
+            sections["video"] = dict(sections["video"], title=dict(video_title, text=title))
+        piece.update(name=piece_name(source), title=title, score=None, song=None)
+    piece[kind] = source
+    sections["piece"] = piece
+
+    rules = []
+    soundfont = find_soundfont(sections["stems"]["soundfont"]) if kind == "score" else None
     if soundfont is not None:
-        sections["stems"] = dict(sections["stems"], soundfont=_relative_to_cwd(args.params, soundfont) if not Path(soundfont).is_absolute() else soundfont)
+        soundfont = soundfont if Path(soundfont).is_absolute() else _relative_to_cwd(args.params, soundfont)
+        sections["stems"] = dict(sections["stems"], soundfont=soundfont)
+        missing = DreamreelError(f"{args.params}: stems.soundfont", f"soundfont {soundfont!r} does not exist", f"give the path of a General MIDI .sf2 file (relative to the folder of {args.params.name}), or auto")
+        rules.append(required_file_rule(soundfont, missing))
     title = sections["video"]["title"]
-    title_font, font_rule = "", []
+    title_font = ""
     if title and title["text"].strip() and font_is_file(title["font"]):
         title_font = _relative_to_cwd(args.params, title["font"])
-        missing = DreamreelError(f"{args.params}: video.title.font", f"font file {title['font']!r} does not exist", "put the font in media/ and give its path (relative to params.yaml), or name an installed family such as 'DejaVu Sans'")
-        font_rule = [required_file_rule(title_font, missing)]
+        missing = DreamreelError(f"{args.params}: video.title.font", f"font file {title['font']!r} does not exist", f"put the font in media/ and give its path (relative to the folder of {args.params.name}), or name an installed family such as 'DejaVu Sans'")
+        rules.append(required_file_rule(title_font, missing))
         sections["video"] = dict(sections["video"], title=dict(title, font=title_font))
+    weights = sections["gan"]["weights"]
+    if weights:
+        sections["gan"] = dict(sections["gan"], weights=_relative_to_cwd(args.params, weights))
+
+    # Make tracks the source through a link with a plain name; the recipe passes the path
+    # the user wrote, so messages name that file.
+    link = args.out_dir.parent / "source" / f"{kind}{Path(source).suffix.lower()}"
+    replace_link_if_changed(link, os.path.abspath(source))
+    rules.append(required_file_rule(str(link), DreamreelError(named_at, f"{kind} file {source!r} is gone", "put it back, or name another one")))
+    variable = kind.upper()
     lines = [
         f"# Written by scripts/params.py from {args.params}; do not edit.",
         f"PIECE := {make_value(where + '.name', piece['name'])}",
-        f"SCORE := {make_value(where + '.score', _relative_to_cwd(args.params, piece['score']))}",
-        f"SONG := {make_value(where + '.song', _relative_to_cwd(args.params, piece['song']))}",
-        f"SOUNDFONT := {make_value('stems.soundfont', sections['stems']['soundfont'] if soundfont else '')}",
+        f"{variable}_FILE := {make_value(named_at, str(link))}",
+        f"{variable}_PATH := {make_text(source)}",
+        f"SOUNDFONT := {make_value(f'{args.params}: stems.soundfont', sections['stems']['soundfont'] if soundfont else '')}",
         f"GAN_MODEL := {make_value(f'{args.params}: gan.model', sections['gan']['model'])}",
         f"GAN_WEIGHTS := {make_value(f'{args.params}: gan.weights', sections['gan']['weights'] or '')}",
         f"TITLE_FONT := {make_value(f'{args.params}: video.title.font', title_font)}",
         f"ANALYSIS_SOURCE := {sections['features']['source']}",
-        *font_rule,
+        *rules,
     ]
+    cache = {"cache_limit_mb": sections["gan"]["cache_limit_mb"]}
+    sections["gan"] = {key: value for key, value in sections["gan"].items() if key != "cache_limit_mb"}
     for name, values in sections.items():
         replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
     replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))
     model = {"model": sections["gan"]["model"], "weights": sections["gan"]["weights"]}
     replace_if_changed(args.out_dir / "model.json", params_lib.canonical_json(model))
+    replace_if_changed(args.out_dir / "cache.json", params_lib.canonical_json(cache))
+    replace_if_changed(args.out_dir / "source.json", params_lib.canonical_json({"kind": kind, "path": os.path.abspath(source)}))
 
     write_bytes_atomic(args.makefile, ("\n".join(lines) + "\n").encode())
     return 0

@@ -14,6 +14,7 @@ Checks:  part names against the score, and each part's 8D pan automation against
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,6 +25,20 @@ from dreamreel.core.makefile import required_file_rule
 from dreamreel.core.params import _suggest, canonical_json, read_section
 from dreamreel.score.model import load_score_json
 from dreamreel.score.musical_time import MusicalClock
+
+
+def _sofa_from_params_folder(settings: dict, params_path: Path) -> dict:
+    """A part's settings with its SOFA file's path made relative to where make runs.
+
+    In the params file it is relative to the file's own folder, like every other path there.
+    """
+    pan = settings.get("pan")
+    if not isinstance(pan, dict) or not isinstance(pan.get("sofa"), str):
+        return settings
+    sofa = Path(pan["sofa"]).expanduser()
+    if not sofa.is_absolute():
+        sofa = Path(os.path.relpath(params_path.parent / sofa))
+    return {**settings, "pan": {**pan, "sofa": str(sofa)}}
 
 
 def main(argv=None) -> int:
@@ -49,6 +64,8 @@ def main(argv=None) -> int:
     clock = MusicalClock.from_score(score, where=args.params_name)
     lines = [f"# Written by scripts/part_params.py from {score.source}; do not edit.", f"PARTS := {' '.join(names)}"]
     sofa_rules: list[str] = []  # two parts may share one SOFA file: one rule for it
+    named = {name: _sofa_from_params_folder(settings, Path(args.params_name)) for name, settings in named.items()}
+    defaults = _sofa_from_params_folder(defaults, Path(args.params_name))
     for name in names:
         pan = named.get(name, defaults).get("pan")
         if pan is None:
@@ -56,9 +73,9 @@ def main(argv=None) -> int:
         where = f"{args.params_name}: parts.{name}.pan"
         automation = parse_automation(pan, clock, where=where)
         if automation.sofa is not None:
-            missing = DreamreelError(f"{where}.sofa", f"SOFA file {automation.sofa!r} does not exist", "give the path of a .sofa file of measured HRIRs, relative to where make runs")
+            missing = DreamreelError(f"{where}.sofa", f"SOFA file {automation.sofa!r} does not exist", f"give the path of a .sofa file of measured HRIRs, relative to the folder of {Path(args.params_name).name}")
             sofa_rules.append(required_file_rule(automation.sofa, missing))
-            lines.append(f"$(BUILD)/fx/{name}.dry.wav $(BUILD)/fx/{name}.wet.wav: {automation.sofa}")
+            lines.append(f"$(PIECE_DIR)/fx/{name}.dry.wav $(PIECE_DIR)/fx/{name}.wet.wav: {automation.sofa}")
     for name in names:
         replace_if_changed(args.out_dir / f"{name}.json", canonical_json(named.get(name, defaults)))
     write_bytes_atomic(args.makefile, ("\n".join([*lines, *dict.fromkeys(sofa_rules)]) + "\n").encode())

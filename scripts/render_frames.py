@@ -1,4 +1,4 @@
-"""Make build/gan/segments.json: render the latent walk into cached, lossless video segments.
+"""Make build/<piece>/gan/segments.json: render the latent walk into cached, lossless video segments.
 
 Input:   build/gan/latents.npz (from scripts/latents.py).
 Output:  content-addressed segments in --segments-dir (build/gan/segments/<sha256>.mkv,
@@ -10,7 +10,7 @@ Output:  content-addressed segments in --segments-dir (build/gan/segments/<sha25
          folder passes gan.cache_limit_mb.
 Params:  stylegan.noise_mode (with --stylegan), gan.model, gan.weights, gan.allow_download, gan.download_timeout_s, gan.size_px,
          gan.cppn_seed, gan.device, gan.precision, gan.channels_last, gan.batch_size,
-         gan.threads, gan.segment_s, gan.cache_limit_mb, gan.draft_size_px, gan.draft_fps_divisor.
+         gan.threads, gan.segment_s, gan.draft_size_px, gan.draft_fps_divisor; gan.cache_limit_mb from --cache.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     parser.add_argument("manifest", help="manifest to write, e.g. build/gan/segments.json")
     parser.add_argument("--params", required=True, help="build/params/gan.json")
     parser.add_argument("--segments-dir", required=True, help="folder of cached segments, e.g. build/gan/segments")
+    parser.add_argument("--cache", help="build/<piece>/params/cache.json (gan.cache_limit_mb); without it, the limit in --params")
     parser.add_argument("--stylegan", help="build/params/stylegan.json (its noise_mode), for gan.model: stylegan")
     parser.add_argument("--draft", action="store_true", help="render at gan.draft_size_px and fps / gan.draft_fps_divisor")
     args = parser.parse_args(argv)
@@ -42,6 +43,10 @@ def main(argv=None) -> int:
     from dreamreel.gan.sections import GAN
 
     params = validate_section(args.params, GAN, read_section(args.params))
+    if args.cache:
+        # The cache limit decides which old segments go, never a frame: the params split keeps
+        # it out of gan.json so that editing it reruns nothing.
+        params["cache_limit_mb"] = validate_section(args.cache, GAN, read_section(args.cache))["cache_limit_mb"]
     latents = open_npz(args.latents, what="latents")
     for key in ("fps_num", "fps_den"):
         if key not in latents:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -60,12 +61,15 @@ def test_not_yaml_is_reported_with_its_line(tmp_path):
 
 def test_params_cli_rewrites_only_changed_sections(tmp_path):
     path = tmp_path / "params.yaml"
+    (tmp_path / "tiny.mid").write_bytes(b"")  # the split checks the source exists; it does not read it
     path.write_text("piece: {score: tiny.mid}\nmix: {wet_gain_db: -6}\nparts: {vibraphone: {gain_db: 1}}\n")
     out = tmp_path / "build" / "params"
     assert run_script("params", path, "--out-dir", out, "--makefile", out / "params.mk").returncode == 0
     first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
     assert json.loads((out / "mix.json").read_text())["wet_gain_db"] == -6.0
-    assert "SCORE := " in (out / "params.mk").read_text()
+    makefile = (out / "params.mk").read_text()
+    assert "SCORE_FILE := " in makefile and f"SCORE_PATH := {os.path.relpath(tmp_path / 'tiny.mid')}" in makefile
+    assert os.readlink(out.parent / "source" / "score.mid") == str(tmp_path / "tiny.mid")
 
     path.write_text("piece: {score: tiny.mid}\nmix: {wet_gain_db: -3}\nparts: {vibraphone: {gain_db: 1}}\n")
     assert run_script("params", path, "--out-dir", out, "--makefile", out / "params.mk").returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,18 +10,24 @@ from pathlib import Path
 from conftest import ROOT
 
 
-def make(folder: Path, *goals: str, check: bool = True) -> subprocess.CompletedProcess:
+def make(folder: Path, *goals: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the project's Makefile in ``folder``; ``env`` adds environment variables (SONG=... make)."""
     command = ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "-C", str(folder), "SETUP=", f"PY={sys.executable}", *goals]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
 
 
+def piece_dir(folder: Path, *variables: str, env: dict | None = None) -> Path:
+    """The build folder of the piece that ``make VARIABLES...`` builds in ``folder``."""
+    return folder / make(folder, "-s", "build-dir", *variables, env=env).stdout.strip()
 
-def snapshot(folder: Path) -> dict[str, int]:
-    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in (folder / "build").rglob("*") if p.is_file()}
 
+def snapshot(folder: Path, *variables: str) -> dict[str, int]:
+    """Modification times of the piece's build files, by their path inside its build folder."""
+    root = piece_dir(folder, *variables)
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
 def changed(before: dict[str, int], after: dict[str, int]) -> set[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from build_helpers import changed, make, snapshot
+from build_helpers import changed, make, piece_dir, snapshot
 from conftest import ROOT, TINY_PARTS, needs_fluidsynth, needs_sox, write_midi
 
 pytestmark = [needs_fluidsynth, needs_sox]
@@ -36,7 +36,7 @@ def piece(tmp_path) -> Path:
 
 
 def test_build_makes_the_master_and_a_second_make_does_nothing(piece):
-    info = soundfile.info(str(piece / "build/mix/master.wav"))
+    info = soundfile.info(str(piece_dir(piece) / "mix/master.wav"))
     assert (info.samplerate, info.channels) == (48000, 2)
     assert make(piece, "-q", "audio", check=False).returncode == 0
     assert "Nothing to be done" in make(piece, "audio").stdout
@@ -47,7 +47,7 @@ def test_editing_one_part_gain_reruns_only_that_part_and_the_mix(piece):
     (piece / "params.yaml").write_text(PARAMS.replace("marimba: {gain_db: 0}", "marimba: {gain_db: -3}"))
     make(piece, "audio")
     rebuilt = {name for name in changed(before, snapshot(piece)) if name.endswith(".wav")}
-    assert rebuilt == {"build/fx/marimba.dry.wav", "build/fx/marimba.wet.wav", "build/mix/master.wav"}
+    assert rebuilt == {"fx/marimba.dry.wav", "fx/marimba.wet.wav", "mix/master.wav"}
     assert make(piece, "-q", "audio", check=False).returncode == 0
 
 
@@ -55,7 +55,7 @@ def test_editing_the_mix_reruns_only_the_mix(piece):
     before = snapshot(piece)
     (piece / "params.yaml").write_text(PARAMS + "mix: {loudness_lufs: -16}\n")
     make(piece, "audio")
-    assert {n for n in changed(before, snapshot(piece)) if n.endswith(".wav")} == {"build/mix/master.wav"}
+    assert {n for n in changed(before, snapshot(piece)) if n.endswith(".wav")} == {"mix/master.wav"}
 
 
 def test_touching_a_stage_script_reruns_that_stage_and_what_follows(piece):
@@ -67,7 +67,7 @@ def test_touching_a_stage_script_reruns_that_stage_and_what_follows(piece):
 
 
 def test_bad_params_stop_make_with_one_line_and_keep_the_finished_master(piece):
-    master = piece / "build/mix/master.wav"
+    master = piece_dir(piece) / "mix/master.wav"
     before = master.stat().st_mtime_ns
     (piece / "params.yaml").write_text(PARAMS.replace("gain_db: -2", 'gain_db: "loud"'))
     result = make(piece, "audio", check=False)
@@ -90,15 +90,18 @@ def test_missing_score_is_a_clear_error(tmp_path):
     assert result.returncode != 0 and "tiny.mid" in result.stderr
 
 
-def test_song_replaces_the_score_and_switching_back_rebuilds(piece):
+def test_song_replaces_the_score_in_a_build_folder_of_its_own(piece):
     song = piece / "song.wav"
     t = np.arange(48000) / 48000
     soundfile.write(str(song), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 22050)
+    score_build = snapshot(piece)
     result = make(piece, "audio", "SONG=song.wav")
     assert "import_song.py" in result.stdout and "render_stems.py" not in result.stdout
-    assert soundfile.info(str(piece / "build/mix/master.wav")).frames == pytest.approx(48000 * 48000 / 22050, abs=2)
-    result = make(piece, "audio")  # back to the score: the master must come from the mix again
-    assert "scripts/mix.py" in result.stdout
+    song_master = piece_dir(piece, "SONG=song.wav") / "mix/master.wav"
+    assert soundfile.info(str(song_master)).frames == pytest.approx(48000 * 48000 / 22050, abs=2)
+    # Back to the score: its build is untouched and still up to date.
+    assert snapshot(piece) == score_build
+    assert "Nothing to be done" in make(piece, "audio").stdout
 
 
 def test_bad_pan_automation_stops_make_before_any_audio_is_rendered(tmp_path):
@@ -107,7 +110,7 @@ def test_bad_pan_automation_stops_make_before_any_audio_is_rendered(tmp_path):
     result = make(tmp_path, "audio", check=False)
     assert result.returncode != 0
     assert "parts.vibraphone.pan" in result.stderr and "bar 7" in result.stderr
-    assert "render_stems.py" not in result.stdout and not (tmp_path / "build/stems").exists()
+    assert "render_stems.py" not in result.stdout and not list(tmp_path.glob("build/*/stems"))
 
 
 def test_a_sofa_file_is_a_prerequisite_of_its_part(piece):
@@ -126,13 +129,13 @@ def test_a_sofa_file_is_a_prerequisite_of_its_part(piece):
     os.utime(sofa, (later, later))
     make(piece, "audio")
     rebuilt = {name for name in changed(before, snapshot(piece)) if name.endswith(".wav")}
-    assert rebuilt == {"build/fx/marimba.dry.wav", "build/fx/marimba.wet.wav", "build/mix/master.wav"}
+    assert rebuilt == {"fx/marimba.dry.wav", "fx/marimba.wet.wav", "mix/master.wav"}
 
     # Once the SOFA file is gone, the next change that reprocesses the part stops make with
     # one line naming the key, and the finished master stays. (While nothing needs the file,
     # the build is up to date.) Both ways: new stems, and a new pan for the part.
     sofa.unlink()
-    master = (piece / "build/mix/master.wav").stat().st_mtime_ns
+    master = (piece_dir(piece) / "mix/master.wav").stat().st_mtime_ns
     with_sofa = PARAMS.replace("marimba: {gain_db: 0}", pan)
     for edited in (with_sofa.replace("tail_s: 0.5", "tail_s: 0.6"), with_sofa.replace("{mode:", "{smoothing_ms: 8, mode:")):
         (piece / "params.yaml").write_text(edited)
@@ -140,4 +143,4 @@ def test_a_sofa_file_is_a_prerequisite_of_its_part(piece):
         assert result.returncode != 0
         errors = [line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]
         assert len(errors) == 1 and "parts.marimba.pan.sofa" in errors[0] and "room.sofa" in errors[0]
-        assert (piece / "build/mix/master.wav").stat().st_mtime_ns == master
+        assert (piece_dir(piece) / "mix/master.wav").stat().st_mtime_ns == master

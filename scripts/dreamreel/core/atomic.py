@@ -75,3 +75,20 @@ def replace_if_changed(target: str | os.PathLike, data: bytes) -> bool:
         return False
     write_bytes_atomic(target, data)
     return True
+
+
+def replace_link_if_changed(link: str | os.PathLike, target: str) -> bool:
+    """Point the symbolic link ``link`` at ``target``, atomically, unless it already does.
+
+    Returns True when the link was (re)made. A link lets Make track a file whose own name
+    it cannot carry (spaces, quotes): Make reads the modification time through the link.
+    """
+    link = Path(link)
+    if link.is_symlink() and os.readlink(link) == target:
+        return False
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.part")
+    temporary.unlink(missing_ok=True)
+    os.symlink(target, temporary)
+    os.replace(temporary, link)
+    return True

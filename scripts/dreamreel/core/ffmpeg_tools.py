@@ -179,6 +179,18 @@ def ffprobe_json(tool: FFmpeg, path: str | os.PathLike, *extra: str) -> dict:
     return json.loads(result.stdout)
 
 
+def media_title(path: str | os.PathLike, *, tool: FFmpeg | None = None) -> str | None:
+    """The title tag of a media file (a song's ID3, Vorbis or MP4 title), or None."""
+    try:
+        tool = tool or find_ffmpeg()
+        description = ffprobe_json(tool, path)
+    except DreamreelError:
+        return None  # no title: the caller falls back to the file name; decoding errors come later, with context
+    tags = {key.lower(): value for key, value in description.get("format", {}).get("tags", {}).items()}
+    title = " ".join(str(tags.get("title", "")).split())
+    return title or None
+
+
 def _fraction(text: str | None) -> Fraction | None:
     if not text or text in ("0/0", "N/A"):
         return None

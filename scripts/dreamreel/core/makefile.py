@@ -24,6 +24,16 @@ def make_value(where: str, value: str) -> str:
     return value
 
 
+def make_text(value: str) -> str:
+    """``value`` as the text of a Make variable that is only ever quoted into a recipe.
+
+    Spaces are fine there; ``$`` and ``#`` are escaped so Make keeps them literally.
+    """
+    if "\n" in value:
+        raise DreamreelError(repr(value), "a file name with a line break", "rename the file")
+    return value.replace("$", "$$").replace("#", "\\#")
+
+
 def required_file_rule(path: str, error: DreamreelError) -> str:
     """A rule for the input file ``path`` that fails with ``error`` when the file goes missing.
 
