@@ -14,6 +14,7 @@ import pytest
 import render_stems
 import soundfile
 from conftest import ROOT, TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, sine, soundfont, write_midi
+from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 from dreamreel.audio import loudness
 from dreamreel.core.audio_io import read_audio, write_audio
 from dreamreel.core.errors import run_cli
@@ -66,6 +67,14 @@ def test_identical_parts_render_identical_stems_sample_for_sample(tmp_path):
     a, _ = read_audio(tmp_path / "stems" / "a.wav")
     b, _ = read_audio(tmp_path / "stems" / "b.wav")
     assert a.shape == b.shape and np.array_equal(a, b)
+
+
+@needs_fluidsynth
+def test_non_ascii_part_names_render_one_stem_each(tmp_path):
+    path = write_musicxml(tmp_path / "world.musicxml", {name: [note("C", 5, 2) + note("E", 5, 2)] for name in NON_ASCII_NAMES})
+    score = load_score_json(render(tmp_path, path, tail_s=0.1))
+    assert sorted(p.name for p in (tmp_path / "stems").glob("*.wav")) == sorted(f"{name}.wav" for name in score.part_names())
+    assert len(score.parts) == 3
 
 
 @needs_fluidsynth

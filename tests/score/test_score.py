@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import pytest
 from conftest import ROOT, TINY_PARTS, write_midi
+from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.midi_file import write_part_midi
 from dreamreel.score.model import Score, unique_names
@@ -39,6 +40,18 @@ def test_part_midi_round_trips(tmp_path, tiny_midi):
     again = read_score(tmp_path / "marimba.mid")
     assert again.parts[0].notes == score.parts[1].notes
     assert again.parts[0].program == 12 and again.tempos == score.tempos
+
+
+def test_non_ascii_part_labels_survive_the_per_part_midi(tmp_path):
+    score = read_score(write_musicxml(tmp_path / "s.musicxml", {name: [note()] for name in NON_ASCII_NAMES}))
+    for part in score.parts:
+        write_part_midi(score, part, tmp_path / "part.mid")
+        assert read_score(tmp_path / "part.mid").parts[0].label == part.label
+
+
+def test_latin1_track_names_from_other_tools_still_read(tmp_path):
+    path = write_midi(tmp_path / "a.mid", {"Flûte": TINY_PARTS["Vibraphone"]})  # mido writes Latin-1
+    assert read_score(path).parts[0].label == "Flûte"
 
 
 def test_score_json_round_trips(tiny_midi):
