@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from dreamreel.audio.soundfont import SOUNDFONT_FIX
+from dreamreel.audio.soundfont import SOUNDFONT_FIX, check_soundfont
 from dreamreel.audio.stems import render_part, stem_length_samples
 from dreamreel.core.audio_io import MASTER_RATE_HZ, write_audio
 from dreamreel.core.errors import DreamreelError, run_cli
@@ -30,6 +30,8 @@ def main(argv=None) -> int:
     settings = read_section(args.params)
     if settings["soundfont"] == "auto":
         raise DreamreelError("params.yaml: stems.soundfont", "no General MIDI soundfont is installed", SOUNDFONT_FIX)
+    # Checked before the first part renders, so a bad soundfont leaves no stem behind.
+    check_soundfont(settings["soundfont"])
     score = load_score_json(args.score_json)
     length = stem_length_samples(score, sample_rate_hz=MASTER_RATE_HZ, tail_s=settings["tail_s"])
     for part in score.parts:
