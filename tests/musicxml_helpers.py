@@ -35,17 +35,19 @@ def sound(**attributes: str) -> str:
     return f"<direction><direction-type><words>mark</words></direction-type><sound {text}/></direction>"
 
 
-def write_musicxml(path: Path, parts: dict[str, list[str]], *, tempo_qpm: float = 120.0, beats: int = 4) -> Path:
-    """Write a score: ``parts`` maps a part name to the inner XML of each of its bars.
+def write_musicxml(path: Path, parts: dict[str, list[str]] | list[tuple[str, list[str]]], *, tempo_qpm: float = 120.0, beats: int = 4) -> Path:
+    """Write a score: ``parts`` maps a part name to the inner XML of each of its bars
+    (as a dict, or as (name, bars) pairs when two parts share a name).
 
     The first bar of each part gets the divisions (one per quarter note), the time
     signature ``beats``/4 and the tempo.
     """
+    pairs = list(parts.items()) if isinstance(parts, dict) else list(parts)
     part_list = "".join(
-        f'<score-part id="P{index}"><part-name>{escape(name)}</part-name></score-part>' for index, name in enumerate(parts, 1)
+        f'<score-part id="P{index}"><part-name>{escape(name)}</part-name></score-part>' for index, (name, _) in enumerate(pairs, 1)
     )
     bodies = []
-    for index, bars in enumerate(parts.values(), 1):
+    for index, (_, bars) in enumerate(pairs, 1):
         header = (f"<attributes><divisions>1</divisions><time><beats>{beats}</beats><beat-type>4</beat-type></time></attributes>"
                   f'<direction><sound tempo="{tempo_qpm:g}"/></direction>')
         measures = "".join(f'<measure number="{number}">{header if number == 1 else ""}{bar}</measure>' for number, bar in enumerate(bars, 1))

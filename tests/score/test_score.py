@@ -64,6 +64,21 @@ def test_unique_names_number_repeats():
     assert unique_names(["Marimba", "Marimba", "Vibraphone 2", "!!"]) == ["marimba", "marimba-2", "vibraphone-2", "part"]
 
 
+def test_non_ascii_labels_keep_readable_names_that_make_can_carry():
+    # Latin accents go; other scripts keep their letters; nothing Make reads specially stays.
+    names = unique_names([*NON_ASCII_NAMES, "Гитара", "Weiß: 50% $ (#1)", "हिन्दी वाद्य", "Ｐｉａｎｏ", "🎸"])
+    assert names == ["flute-a-bec", "гитара", "笛子", "гитара-2", "weiss-50-1", "हिन्दी-वाद्य", "piano", "part"]
+    assert not any(char in name for name in names for char in " \t$#:%\\*?[]=;'\"")
+
+
+def test_a_part_is_found_by_its_name_or_by_its_label(tmp_path):
+    score = read_score(write_musicxml(tmp_path / "s.musicxml", [(name, [note()]) for name in (*NON_ASCII_NAMES, "Marimba", "Marimba")]))
+    assert score.part_names() == ["flute-a-bec", "гитара", "笛子", "marimba", "marimba-2"]
+    found = {key: score.find_part_name(key) for key in ("Гитара", "гитара", "Flûte à bec", "Flute a Bec", "笛子", "Marimba", "marimba-2", "Guitar")}
+    assert found == {"Гитара": "гитара", "гитара": "гитара", "Flûte à bec": "flute-a-bec", "Flute a Bec": "flute-a-bec",
+                     "笛子": "笛子", "Marimba": "marimba", "marimba-2": "marimba-2", "Guitar": None}
+
+
 MUSICXML = """<?xml version="1.0"?>
 <score-partwise version="3.1">
   <part-list>
