@@ -78,6 +78,19 @@ def test_non_ascii_part_names_render_one_stem_each(tmp_path):
 
 
 @needs_fluidsynth
+def test_one_part_rendered_alone_is_the_same_stem_byte_for_byte(tmp_path, tiny_midi, capsys):
+    score_json = render(tmp_path, tiny_midi)
+    params = tmp_path / "stems.json"
+    alone = tmp_path / "alone"
+    assert run_cli(render_stems.main, [str(score_json), "--params", str(params), "--out-dir", str(alone), "--part", "marimba"]) == 0
+    assert [p.name for p in alone.iterdir()] == ["marimba.wav"]
+    assert (alone / "marimba.wav").read_bytes() == (tmp_path / "stems" / "marimba.wav").read_bytes()
+    capsys.readouterr()
+    assert run_cli(render_stems.main, [str(score_json), "--params", str(params), "--out-dir", str(alone), "--part", "xylophone"]) == 2
+    assert "no part 'xylophone'" in capsys.readouterr().err and [p.name for p in alone.iterdir()] == ["marimba.wav"]
+
+
+@needs_fluidsynth
 def test_missing_soundfont_is_a_clear_error(tmp_path, tiny_midi, capsys):
     score_json = tmp_path / "score.json"
     run_cli(parse_score.main, [str(tiny_midi), str(score_json)])

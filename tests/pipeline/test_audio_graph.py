@@ -78,6 +78,18 @@ def test_bad_params_stop_make_with_one_line_and_keep_the_finished_master(piece):
     assert master.stat().st_mtime_ns == before
 
 
+def test_a_soundfont_that_is_not_an_sf2_stops_make_with_one_line_and_keeps_the_master(piece):
+    master = piece / "build/mix/master.wav"
+    before = master.stat().st_mtime_ns
+    (piece / "fake.sf2").write_text("not a soundfont\n")
+    (piece / "params.yaml").write_text(PARAMS.replace("stems: {tail_s: 0.5}", "stems: {tail_s: 0.5, soundfont: fake.sf2}"))
+    result = make(piece, "audio", check=False)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]
+    assert result.returncode != 0 and len(errors) == 1 and "Traceback" not in result.stderr
+    assert "stems.soundfont (fake.sf2)" in errors[0] and "not a SoundFont 2 file" in errors[0]
+    assert master.stat().st_mtime_ns == before
+
+
 def test_unknown_part_name_names_the_score_parts(piece):
     (piece / "params.yaml").write_text(PARAMS + "  xylophone: {gain_db: 1}\n")
     result = make(piece, "audio", check=False)

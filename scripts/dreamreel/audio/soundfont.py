@@ -36,6 +36,11 @@ def find_soundfont(setting: str) -> str | None:
     return None
 
 
+def missing_soundfont_error(path: str | Path) -> DreamreelError:
+    """The error for a ``stems.soundfont`` that does not exist, in the same words wherever it is found missing."""
+    return DreamreelError(f"stems.soundfont ({path})", "soundfont not found", SOUNDFONT_FIX)
+
+
 def check_soundfont(path: str | Path) -> Path:
     """``path`` if it is a readable SoundFont file, else a :class:`DreamreelError` naming ``stems.soundfont``.
 
@@ -50,7 +55,7 @@ def check_soundfont(path: str | Path) -> Path:
     if path.is_dir():
         raise DreamreelError(where, "is a folder, not a soundfont file", "name the .sf2 file itself")
     if not path.is_file():
-        raise DreamreelError(where, "soundfont not found", SOUNDFONT_FIX)
+        raise missing_soundfont_error(path)
     try:
         with path.open("rb") as handle:
             header = handle.read(RIFF_HEADER_BYTES)
