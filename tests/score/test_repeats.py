@@ -58,6 +58,8 @@ def test_voltas(score, expected):
     # D.S. al Coda: segno at bar 1, to coda at the end of bar 2, coda at bar 4.
     (bars(6, b1={"segno": {"segno"}}, b2={"tocoda": {"coda"}}, b3={"dalsegno": {"segno"}}, b4={"coda": {"coda"}}),
      [0, 1, 2, 3, 1, 2, 4, 5]),
+    # Two jumps: a D.S. (to bar 1), then later a D.C.; each is taken once.
+    (bars(4, b1={"segno": {"s"}}, b2={"dalsegno": {"s"}}, b3={"dacapo": True}), [0, 1, 2, 1, 2, 3, 0, 1, 2, 3]),
     # After a D.C., only the last volta of a group plays.
     (bars(4, b0={"forward_repeat": True}, b1={"ending_start": "1", "ending_stop": True, "backward_repeat": True},
           b2={"ending_start": "2", "ending_stop": True, "fine": True}, b3={"dacapo": True}), [0, 1, 0, 2, 3, 0, 2]),
@@ -69,7 +71,7 @@ def test_jumps(score, expected):
 def test_a_jump_without_its_target_and_unreached_bars_are_told():
     order, notices = play_order(bars(3, b1={"dalsegno": {"segno"}}))
     assert order == [0, 1, 2]
-    assert notices == ["bar 2: the jump to segno 'segno' has no segno to go to; played on without it"]
+    assert notices == ["bar 2: the jump to segno 'segno' finds no segno; played on without it"]
     order, notices = play_order(bars(4, b0={"fine": True}, b1={"dacapo": True}, b2={"coda": {"coda"}}))
     assert order == [0, 1, 0]
     assert notices == ["bars 3-4: never played (no repeat, volta or jump leads there)"]
@@ -135,6 +137,22 @@ def test_da_capo_al_fine_and_dal_segno_al_coda_in_musicxml(tmp_path, capsys):
     score = read_score(write_musicxml(tmp_path / "ds.musicxml", {"Flute": ds}))
     # 1 2 3 (D.S.) 1 2 (to coda) 5; bar 4 is skipped, which is what the marks say.
     assert [n.pitch for n in score.parts[0].notes] == [60, 62, 64, 60, 62, 67]
+
+
+def test_segno_and_coda_drawn_as_signs_only_are_found_by_their_jumps(tmp_path, capsys):
+    # Some exporters name the jumps (<sound dalsegno="segno"/>) but draw the targets only as signs.
+    segno_sign = "<direction><direction-type><segno/></direction-type></direction>"
+    coda_sign = "<direction><direction-type><coda/></direction-type></direction>"
+    to_coda = '<direction><direction-type><coda/></direction-type><sound tocoda="coda"/></direction>'
+    ds = five_bars(segno_sign + "NOTE", "NOTE" + to_coda, "NOTE" + sound(dalsegno="segno"), "NOTE", coda_sign + "NOTE")
+    score = read_score(write_musicxml(tmp_path / "signs.musicxml", {"Flute": ds}))
+    assert [n.pitch for n in score.parts[0].notes] == [60, 62, 64, 60, 62, 67]
+    # Two unnamed segno signs: which one is meant cannot be known, and that is said.
+    two = five_bars(segno_sign + "NOTE", segno_sign + "NOTE", "NOTE" + sound(dalsegno="segno"))
+    capsys.readouterr()
+    score = read_score(write_musicxml(tmp_path / "two.musicxml", {"Flute": two}))
+    assert len(score.parts[0].notes) == 5
+    assert "bar 3: the jump to segno 'segno' finds 2 segnos, none named 'segno'; played on without it" in capsys.readouterr().err
 
 
 def test_jump_words_without_a_playback_mark_are_told_not_guessed(tmp_path, capsys):

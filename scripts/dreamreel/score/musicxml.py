@@ -196,6 +196,7 @@ def read_musicxml(path: str | Path) -> Score:
                         velocity = _velocity(sound.get("dynamics"))
                     if sound is not None:
                         _read_jumps(sound, marks[measure_index])
+                    _read_signs(element, sound, marks[measure_index])
                     words = " ".join(w.text or "" for w in element.iter("words")).strip()
                     if JUMP_WORDS.search(words):
                         jump_words.setdefault(measure_index, words)
@@ -353,6 +354,23 @@ def _read_barline(barline: ET.Element, marks: list[BarMarks], measure_index: int
     for kind in ("segno", "coda"):
         if barline.get(kind):  # MusicXML 4 puts these playback marks on the barline too
             getattr(marks[measure_index], kind).add(barline.get(kind))
+        elif barline.find(kind) is not None:
+            getattr(marks[measure_index], kind).add("")
+
+
+def _read_signs(element: ET.Element, sound: ET.Element | None, bar: BarMarks) -> None:
+    """A segno or coda drawn as a sign (``<direction-type><segno/>``) without a playback name.
+
+    It is held as a jump target named '', found when the jump's own name finds nothing.
+    A coda sign beside a ``tocoda`` is the "To Coda" instruction, not the coda itself.
+    """
+    if element.tag != "direction":
+        return
+    named = sound.attrib if sound is not None else {}
+    if element.find("direction-type/segno") is not None and not named.get("segno"):
+        bar.segno.add("")
+    if element.find("direction-type/coda") is not None and not (named.get("coda") or named.get("tocoda")):
+        bar.coda.add("")
 
 
 def _read_jumps(sound: ET.Element, bar: BarMarks) -> None:

@@ -11,7 +11,8 @@ playback rules:
   a repeat inside a volta also goes round as often as the highest volta number of its
   group asks, so three voltas without ``times`` make three passes.
 - D.C. (``dacapo``) and D.S. (``dalsegno``, to the ``segno`` of the same name) jump at the
-  end of the bar that carries them, once each. After such a jump, repeats are not taken
+  end of the bar that carries them, once each (so a D.C. bar played again after its own
+  jump plays on, and a later D.S. still jumps). After such a jump, repeats are not taken
   again (unless marked ``after-jump``) and only the last volta of a group plays; "To Coda"
   (``tocoda``) jumps to the ``coda`` of the same name, and ``fine`` ends the piece, at the
   end of their bars.
@@ -40,7 +41,7 @@ class BarMarks:
     after_jump: bool = False  # with a backward repeat: taken also after a D.C. or D.S.
     ending_start: str | None = None  # a volta starts here; its numbers as written: '1', '1, 2'
     ending_stop: bool = False  # a volta ends at this bar's right barline
-    segno: set[str] = field(default_factory=set)
+    segno: set[str] = field(default_factory=set)  # names of jump targets here; '' for a bare sign
     coda: set[str] = field(default_factory=set)
     tocoda: set[str] = field(default_factory=set)
     dalsegno: set[str] = field(default_factory=set)
@@ -84,14 +85,21 @@ def _voltas(bars: list[BarMarks], notices: list[str]) -> dict[int, _Volta]:
     return voltas
 
 
-def _target(kind: str, names: set[str], marks: dict[str, int], bar: BarMarks, notices: list[str]) -> int | None:
-    """The bar a jump goes to: the mark of the same name, else the only such mark in the score."""
+def _target(kind: str, names: set[str], marks: dict[str, set[int]], bar: BarMarks, notices: list[str]) -> int | None:
+    """The bar a jump goes to: the one mark of the same name, else the one such mark in the score.
+
+    The second case covers exporters that name the jump but draw the segno or coda only
+    as a sign, with no playback name (the sign is held under the name '').
+    """
     for name in sorted(names):
-        if name in marks:
-            return marks[name]
-    if len(set(marks.values())) == 1:
-        return next(iter(marks.values()))
-    notices.append(f"bar {bar.number}: the jump to {kind} {', '.join(sorted(names))!r} has no {kind} to go to; played on without it")
+        if len(marks.get(name, ())) == 1:
+            return next(iter(marks[name]))
+    every = set().union(*marks.values())
+    if len(every) == 1:
+        return next(iter(every))
+    wanted = ", ".join(repr(name) for name in sorted(names))
+    found = f"{len(every)} {kind}s, none named {wanted}" if every else f"no {kind}"
+    notices.append(f"bar {bar.number}: the jump to {kind} {wanted} finds {found}; played on without it")
     return None
 
 
@@ -102,8 +110,13 @@ def play_order(bars: list[BarMarks]) -> tuple[list[int], list[str]]:
     """
     notices: list[str] = []
     voltas = _voltas(bars, notices)
-    segnos = {name: index for index, bar in enumerate(bars) for name in bar.segno}
-    codas = {name: index for index, bar in enumerate(bars) for name in bar.coda}
+    segnos: dict[str, set[int]] = {}
+    codas: dict[str, set[int]] = {}
+    for index, bar in enumerate(bars):
+        for name in bar.segno:
+            segnos.setdefault(name, set()).add(index)
+        for name in bar.coda:
+            codas.setdefault(name, set()).add(index)
     repeats_after_jump = any(bar.backward_repeat and bar.after_jump for bar in bars)
 
     def volta_around(index: int) -> _Volta | None:
@@ -150,7 +163,7 @@ def play_order(bars: list[BarMarks]) -> tuple[list[int], list[str]]:
         if jumped and bar.tocoda and ("coda", index) not in taken:
             taken.add(("coda", index))
             target = _target("coda", bar.tocoda, codas, bar, notices)
-        elif not jumped and (bar.dacapo or bar.dalsegno) and ("jump", index) not in taken:
+        elif (bar.dacapo or bar.dalsegno) and ("jump", index) not in taken:
             taken.add(("jump", index))
             target = 0 if bar.dacapo else _target("segno", bar.dalsegno, segnos, bar, notices)
             if target is not None:
