@@ -208,10 +208,11 @@ def test_musescore_file_without_musescore_says_how_to_fix(tmp_path, monkeypatch)
     assert "MuseScore" in str(caught.value) and "MusicXML" in str(caught.value)
 
 
-def test_musescore_file_is_exported_headless_through_the_cli(tmp_path, monkeypatch):
-    # A stand-in for mscore3 that checks it runs offscreen, then "exports" our MusicXML.
+def test_musescore_file_is_exported_headless_through_the_cli(tmp_path, monkeypatch, capsys):
+    # A stand-in for mscore3 that checks it runs offscreen, then "exports" our MusicXML,
+    # whose repeat is told in a notice that names the user's file, not the export.
     fixture = tmp_path / "exported.musicxml"
-    fixture.write_text(MUSICXML)
+    fixture.write_text(MUSICXML.replace('<duration>12</duration></note></measure>', '<duration>12</duration></note><barline><repeat direction="backward"/></barline></measure>'))
     fake = tmp_path / "bin" / "mscore3"
     fake.parent.mkdir()
     fake.write_text(f'#!/bin/sh\n[ "$QT_QPA_PLATFORM" = offscreen ] || exit 134\n[ "$1" = -o ] && cp {fixture} "$2"\n')
@@ -220,6 +221,7 @@ def test_musescore_file_is_exported_headless_through_the_cli(tmp_path, monkeypat
     path = tmp_path / "piece.mscz"
     path.write_bytes(b"PK")
     assert read_score(path).part_names() == ["glockenspiel", "marimba"]
+    assert capsys.readouterr().err.startswith(f"dreamreel: notice: {path}: repeats played out")
 
 
 @pytest.mark.musescore

@@ -42,7 +42,7 @@ BEAT_UNIT_QUARTERS = {"whole": 4.0, "half": 2.0, "quarter": 1.0, "eighth": 0.5, 
 JUMP_WORDS = re.compile(r"\b(d\.\s*c\.|d\.\s*s\.|da\s+capo|dal\s+segno|to\s+coda|fine)(?!\w)", re.IGNORECASE)
 
 
-def _load_root(path: Path) -> ET.Element:
+def _load_root(path: Path, where: str) -> ET.Element:
     try:
         if path.suffix.lower() == ".mxl":
             with zipfile.ZipFile(path) as archive:
@@ -52,7 +52,7 @@ def _load_root(path: Path) -> ET.Element:
             data = path.read_bytes()
         return ET.fromstring(data)
     except (ET.ParseError, zipfile.BadZipFile, KeyError) as error:
-        raise DreamreelError(str(path), f"not a readable MusicXML file ({error})", "export the score again as MusicXML") from None
+        raise DreamreelError(where, f"not a readable MusicXML file ({error})", "export the score again as MusicXML") from None
 
 
 def _mxl_rootfile(archive: zipfile.ZipFile) -> str:
@@ -119,21 +119,26 @@ def _tempo_qpm(element: ET.Element) -> float | None:
     return None
 
 
-def read_musicxml(path: str | Path) -> Score:
-    """Read a partwise MusicXML score, its repeats and jumps played out (see the module docstring)."""
+def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
+    """Read a partwise MusicXML score, its repeats and jumps played out (see the module docstring).
+
+    ``name`` is the file that messages name, when ``path`` is an export of it (MuseScore's
+    MusicXML of the user's .mscz, in a temporary folder).
+    """
     path = Path(path)
-    root = _load_root(path)
+    where = name or str(path)
+    root = _load_root(path, where)
     if root.tag == "score-timewise":
-        raise DreamreelError(str(path), "timewise MusicXML is not supported", "export as partwise MusicXML (the usual kind)")
+        raise DreamreelError(where, "timewise MusicXML is not supported", "export as partwise MusicXML (the usual kind)")
     if root.tag != "score-partwise":
-        raise DreamreelError(str(path), f"not a MusicXML score (root element <{root.tag}>)", "export the score as MusicXML")
+        raise DreamreelError(where, f"not a MusicXML score (root element <{root.tag}>)", "export the score as MusicXML")
 
     divisions = {int(_number(d.text, 1)) for d in root.iter("divisions") if _number(d.text, 0) > 0}
     ticks_per_quarter = math.lcm(480, *divisions) if divisions else 480
     infos = _part_list(root)
     parts_xml = root.findall("part")
     if not parts_xml:
-        raise DreamreelError(str(path), "the score has no parts", "add at least one instrument part and export again")
+        raise DreamreelError(where, "the score has no parts", "add at least one instrument part and export again")
 
     measure_lengths: list[int] = []
     measure_nominal: list[int] = []
@@ -248,7 +253,7 @@ def read_musicxml(path: str | Path) -> Score:
         placed.append(notes)
 
     if not measure_lengths:
-        raise DreamreelError(str(path), "the score has no bars", "write the music in bars and export again")
+        raise DreamreelError(where, "the score has no bars", "write the music in bars and export again")
     marks = marks[:len(measure_lengths)]
     for measure_index, words in sorted(jump_words.items()):
         # Words alone do not play: an exporter that wrote no <sound> jump beside them (in
@@ -257,11 +262,11 @@ def read_musicxml(path: str | Path) -> Score:
             unplayed.setdefault(f"the words {words!r} without a playback jump (<sound dacapo/dalsegno/tocoda/fine>)", set()).add(marks[measure_index].number)
     order, order_notices = play_order(marks)
     for text in order_notices:
-        notice(str(path), text)
+        notice(where, text)
     for what, numbers in sorted(unplayed.items()):
-        notice(str(path), f"{what} in bar{'s' if len(numbers) > 1 else ''} {', '.join(sorted(numbers, key=_bar_sort_key))}: not played out")
+        notice(where, f"{what} in bar{'s' if len(numbers) > 1 else ''} {', '.join(sorted(numbers, key=_bar_sort_key))}: not played out")
     if order != list(range(len(measure_lengths))):
-        notice(str(path), f"repeats played out: {len(measure_lengths)} written bars play as {len(order)} "
+        notice(where, f"repeats played out: {len(measure_lengths)} written bars play as {len(order)} "
                           f"(written {describe_order(marks, order)}); bar numbers in params count the played bars")
 
     starts = [0]  # the tick of every played bar, and of the final barline
