@@ -69,7 +69,9 @@ class Score:
 
     ``bar_ticks`` lists the tick at which each bar starts, in order, and ends with the
     tick of the final barline. ``first_bar_number`` is the number of the first entry: 0
-    when the piece opens with a pickup (anacrusis), else 1.
+    when the piece opens with a pickup (anacrusis), else 1. A score with repeats is held
+    as played (:mod:`dreamreel.score.repeats`): its notes, tempos, meters and bars follow
+    the music as it sounds, so a bar played twice is two bars.
     """
 
     ticks_per_quarter: int
