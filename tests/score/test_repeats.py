@@ -179,6 +179,15 @@ def test_a_repeat_returns_to_the_tempo_and_meter_written_there(tmp_path):
     assert score.bar_ticks == [0, 4 * q, 7 * q, 11 * q, 14 * q, 17 * q]
 
 
+def test_a_tie_over_a_repeat_sign_stops_at_the_jump_and_goes_on_the_second_time(tmp_path):
+    tied_g = '<note><pitch><step>G</step><octave>4</octave></pitch><duration>2</duration><tie type="{0}"/></note>'
+    written = [note("C"), note("E", quarters=2) + tied_g.format("start") + backward_repeat(), tied_g.format("stop") + note("C", 5, 2)]
+    score = read_score(write_musicxml(tmp_path / "tie.musicxml", {"Flute": written}))
+    q = score.ticks_per_quarter
+    g = [(n.start_tick // q, n.end_tick // q) for n in score.parts[0].notes if n.pitch == 67]
+    assert g == [(6, 8), (14, 18)]  # played bars: 1 2 1 2 3; only the second G runs into bar 3
+
+
 def test_bar_repeat_signs_play_the_bars_they_repeat(tmp_path):
     repeat_one = '<attributes><measure-style><measure-repeat type="start">1</measure-repeat></measure-style></attributes><note><rest measure="yes"/><duration>4</duration></note>'
     stop = '<attributes><measure-style><measure-repeat type="stop"/></measure-style></attributes>'

@@ -276,6 +276,13 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
     tempo_list = _played_tempos(tempo_marks, order, starts, len(measure_lengths))
     meter_list = _played_meters(meter_marks, order, starts, len(measure_lengths))
 
+    # A note tied over a barline goes on into the next written bar; where the music jumps
+    # instead (a repeat sign, a first ending), it stops at the jump, so it never sounds over
+    # the bar played next. The last bar's notes ring on past the final barline as written.
+    played_until = [math.inf] * len(order)
+    for k in range(len(order) - 2, -1, -1):
+        played_until[k] = played_until[k + 1] if order[k + 1] == order[k] + 1 else starts[k + 1]
+
     labels = [infos.get(p.get("id", ""), _PartInfo(p.get("id", "part"))).label for p in parts_xml]
     parts = []
     for part_xml, label, name, notes in zip(parts_xml, labels, unique_names(labels), placed):
@@ -284,10 +291,13 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
         for m, o, l, p, v in notes:
             if l > 0:
                 by_measure.setdefault(m, []).append((o, l, p, v))
-        absolute = sorted(
-            (Note(start + o, start + o + l, p, v) for start, m in zip(starts, order) for o, l, p, v in by_measure.get(m, ())),
-            key=lambda n: (n.start_tick, n.pitch),
-        )
+        absolute = []
+        for k, (start, measure_index) in enumerate(zip(starts, order)):
+            for o, l, p, v in by_measure.get(measure_index, ()):
+                end = min(start + o + l, played_until[k])
+                if end > start + o:
+                    absolute.append(Note(start + o, int(end), p, v))
+        absolute.sort(key=lambda n: (n.start_tick, n.pitch))
         parts.append(Part(name, label, info.program, info.is_drum, absolute))
     return Score(ticks_per_quarter, parts, tempo_list, meter_list, starts, first_bar_number=0 if has_pickup else 1, source=str(path))
 
