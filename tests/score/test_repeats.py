@@ -168,6 +168,12 @@ def test_jump_words_without_a_playback_mark_are_told_not_guessed(tmp_path, capsy
     assert len(score.parts[1].notes) == 9 and "without a playback jump" not in capsys.readouterr().err
 
 
+def test_marks_for_some_passes_only_are_told(tmp_path, capsys):
+    slower_second_time = '<direction><sound tempo="60" time-only="2"/></direction>'
+    read_score(write_musicxml(tmp_path / "t.musicxml", {"Flute": five_bars("NOTE", slower_second_time + "NOTE" + backward_repeat())}))
+    assert "<sound time-only> marks (applied on every pass, not only the passes named) in bar 2: not played out" in capsys.readouterr().err
+
+
 def test_a_repeat_returns_to_the_tempo_and_meter_written_there(tmp_path):
     # Bar 1 at 120 BPM in 4/4; bar 2 at 60 BPM in 3/4; repeat to the start, then bar 3.
     bar_two = '<attributes><time><beats>3</beats><beat-type>4</beat-type></time></attributes><direction><sound tempo="60"/></direction>'

@@ -15,8 +15,9 @@ bars. **Bar numbers in params count the played bars**, on from the first as Muse
 playback counts them (a pickup stays bar 0): with bars 2-3 repeated, played bar 4 is
 written bar 2 the second time. A bar played again keeps the tempo and meter written
 where it stands. What is not played out is said in one notice line each: jump words with
-no ``<sound>`` mark (``D.C. al Fine`` as bare text), beat-repeat signs, a jump with no
-target, and written bars that nothing leads to; a notice also gives the played order.
+no ``<sound>`` mark (``D.C. al Fine`` as bare text), beat-repeat signs, ``<sound
+time-only>`` (applied on every pass), a jump with no target, and written bars that nothing
+leads to; a notice also gives the played order.
 """
 
 from __future__ import annotations
@@ -201,6 +202,8 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
                         velocity = _velocity(sound.get("dynamics"))
                     if sound is not None:
                         _read_jumps(sound, marks[measure_index])
+                        if sound.get("time-only"):
+                            unplayed.setdefault("<sound time-only> marks (applied on every pass, not only the passes named)", set()).add(marks[measure_index].number)
                     _read_signs(element, sound, marks[measure_index])
                     words = " ".join(w.text or "" for w in element.iter("words")).strip()
                     if JUMP_WORDS.search(words):
