@@ -192,11 +192,12 @@ STEMS := $(PARTS:%=$(PIECE_DIR)/stems/%.wav)
 DRY := $(PARTS:%=$(PIECE_DIR)/fx/%.dry.wav)
 WET := $(PARTS:%=$(PIECE_DIR)/fx/%.wet.wav)
 
-ifneq ($(STEMS),)
+# One rule per stem, not one grouped rule: a failure of a grouped recipe makes Make delete
+# every target after the first, finished stems included. Independent stems also render in
+# parallel under make -j.
 ## build/<piece>/stems/<part>.wav: one 48 kHz stereo stem per part (FluidSynth), all the same length
-$(STEMS) &: $(PIECE_DIR)/score/score.json $(PARAMS_DIR)/stems.json $(SOUNDFONT) $(DEPS_render_stems) | $(PIECE_DIR)/stems/
-	$(PY) $(ROOT)scripts/render_stems.py $< --params $(word 2,$^) --out-dir $(PIECE_DIR)/stems
-endif
+$(PIECE_DIR)/stems/%.wav: $(PIECE_DIR)/score/score.json $(PARAMS_DIR)/stems.json $(SOUNDFONT) $(DEPS_render_stems) | $(PIECE_DIR)/stems/
+	$(PY) $(ROOT)scripts/render_stems.py $< --params $(word 2,$^) --out-dir $(PIECE_DIR)/stems --part $*
 
 ## build/<piece>/fx/<part>.{dry,wet}.wav: gain, SoX tremolo and reverb, 8D pan (params: parts.<part>)
 $(PIECE_DIR)/fx/%.dry.wav $(PIECE_DIR)/fx/%.wet.wav: $(PIECE_DIR)/stems/%.wav $(PARAMS_DIR)/part/%.json $(PIECE_DIR)/score/score.json $(DEPS_process_stem) | $(PIECE_DIR)/fx/

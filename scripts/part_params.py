@@ -8,7 +8,9 @@ Outputs: OUT_DIR/<part>.json for each part of the score (its own settings, else 
          part's processing, so a new SOFA file reprocesses the part.
 Params:  parts.<part>.*, part_defaults.*
 Checks:  part names against the score, and each part's 8D pan automation against the
-         score's bars, so a mistake stops make before any audio is rendered.
+         score's bars, so a mistake stops make before any audio is rendered. A part may be
+         named by its file name (parts.flute-a-bec, parts.гитара) or by its label as the
+         score prints it (parts.Flûte à bec, parts.Гитара).
 """
 
 from __future__ import annotations
@@ -52,15 +54,23 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     score = load_score_json(args.score_json)
-    named = read_section(args.parts_json)
     defaults = read_section(args.defaults_json)
     names = score.part_names()
-    for name in named:
-        if name not in names:
+    named: dict[str, dict] = {}
+    keys: dict[str, str] = {}  # part name -> the key params.yaml gave it, for messages
+    for key, values in read_section(args.parts_json).items():
+        name = score.find_part_name(key)
+        if name is None:
             raise DreamreelError(
-                f"{args.params_name}: parts.{name}", f"the score {score.source} has no part '{name}'",
-                f"{_suggest(name, names)} (the score's parts: {', '.join(names)})",
+                f"{args.params_name}: parts.{key}", f"the score {score.source} has no part '{key}'",
+                f"{_suggest(key, names)} (the score's parts: {', '.join(names)})",
             )
+        if name in named:
+            raise DreamreelError(
+                f"{args.params_name}: parts.{key}", f"names the same part as parts.{keys[name]} (the part '{name}')",
+                "keep one of the two",
+            )
+        named[name], keys[name] = values, key
     clock = MusicalClock.from_score(score, where=args.params_name)
     lines = [f"# Written by scripts/part_params.py from {score.source}; do not edit.", f"PARTS := {' '.join(names)}"]
     sofa_rules: list[str] = []  # two parts may share one SOFA file: one rule for it
@@ -70,7 +80,7 @@ def main(argv=None) -> int:
         pan = named.get(name, defaults).get("pan")
         if pan is None:
             continue
-        where = f"{args.params_name}: parts.{name}.pan"
+        where = f"{args.params_name}: parts.{keys.get(name, name)}.pan"
         automation = parse_automation(pan, clock, where=where)
         if automation.sofa is not None:
             missing = DreamreelError(f"{where}.sofa", f"SOFA file {automation.sofa!r} does not exist", f"give the path of a .sofa file of measured HRIRs, relative to the folder of {Path(args.params_name).name}")

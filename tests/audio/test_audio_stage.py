@@ -14,6 +14,7 @@ import pytest
 import render_stems
 import soundfile
 from conftest import ROOT, TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, sine, soundfont, write_midi
+from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 from dreamreel.audio import loudness
 from dreamreel.core.audio_io import read_audio, write_audio
 from dreamreel.core.errors import run_cli
@@ -66,6 +67,27 @@ def test_identical_parts_render_identical_stems_sample_for_sample(tmp_path):
     a, _ = read_audio(tmp_path / "stems" / "a.wav")
     b, _ = read_audio(tmp_path / "stems" / "b.wav")
     assert a.shape == b.shape and np.array_equal(a, b)
+
+
+@needs_fluidsynth
+def test_non_ascii_part_names_render_one_stem_each(tmp_path):
+    path = write_musicxml(tmp_path / "world.musicxml", {name: [note("C", 5, 2) + note("E", 5, 2)] for name in NON_ASCII_NAMES})
+    score = load_score_json(render(tmp_path, path, tail_s=0.1))
+    assert score.part_names() == ["flute-a-bec", "гитара", "笛子"]
+    assert sorted(p.name for p in (tmp_path / "stems").glob("*.wav")) == sorted(["flute-a-bec.wav", "гитара.wav", "笛子.wav"])
+
+
+@needs_fluidsynth
+def test_one_part_rendered_alone_is_the_same_stem_byte_for_byte(tmp_path, tiny_midi, capsys):
+    score_json = render(tmp_path, tiny_midi)
+    params = tmp_path / "stems.json"
+    alone = tmp_path / "alone"
+    assert run_cli(render_stems.main, [str(score_json), "--params", str(params), "--out-dir", str(alone), "--part", "marimba"]) == 0
+    assert [p.name for p in alone.iterdir()] == ["marimba.wav"]
+    assert (alone / "marimba.wav").read_bytes() == (tmp_path / "stems" / "marimba.wav").read_bytes()
+    capsys.readouterr()
+    assert run_cli(render_stems.main, [str(score_json), "--params", str(params), "--out-dir", str(alone), "--part", "xylophone"]) == 2
+    assert "no part 'xylophone'" in capsys.readouterr().err and [p.name for p in alone.iterdir()] == ["marimba.wav"]
 
 
 @needs_fluidsynth

@@ -15,6 +15,7 @@ import pytest
 import soundfile
 from build_helpers import changed, make, piece_dir, snapshot
 from conftest import ROOT, TINY_PARTS, needs_fluidsynth, needs_sox, write_midi
+from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 
 pytestmark = [needs_fluidsynth, needs_sox]
 
@@ -74,6 +75,18 @@ def test_bad_params_stop_make_with_one_line_and_keep_the_finished_master(piece):
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]
     assert len(errors) == 1 and "parts.vibraphone.gain_db" in errors[0] and "Traceback" not in result.stderr
+    assert master.stat().st_mtime_ns == before
+
+
+def test_a_soundfont_that_is_not_an_sf2_stops_make_with_one_line_and_keeps_the_master(piece):
+    master = piece_dir(piece) / "mix/master.wav"
+    before = master.stat().st_mtime_ns
+    (piece / "fake.sf2").write_text("not a soundfont\n")
+    (piece / "params.yaml").write_text(PARAMS.replace("stems: {tail_s: 0.5}", "stems: {tail_s: 0.5, soundfont: fake.sf2}"))
+    result = make(piece, "audio", check=False)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]
+    assert result.returncode != 0 and len(errors) == 1 and "Traceback" not in result.stderr
+    assert "stems.soundfont (fake.sf2)" in errors[0] and "not a SoundFont 2 file" in errors[0]
     assert master.stat().st_mtime_ns == before
 
 
@@ -144,3 +157,36 @@ def test_a_sofa_file_is_a_prerequisite_of_its_part(piece):
         errors = [line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]
         assert len(errors) == 1 and "parts.marimba.pan.sofa" in errors[0] and "room.sofa" in errors[0]
         assert (piece_dir(piece) / "mix/master.wav").stat().st_mtime_ns == master
+
+
+WORLD_PARAMS = """\
+piece: {name: world, score: world.musicxml}
+stems: {tail_s: 0.2}
+parts:
+  Гитара: {gain_db: -2}
+  flute-a-bec: {gain_db: 0}
+  笛子: {pan: [{from: 1, to: 2, curve: linear, azimuth_deg: [-90, 90]}]}
+"""
+
+
+def test_non_ascii_part_names_build_end_to_end_and_take_params_by_label_or_name(tmp_path):
+    write_musicxml(tmp_path / "world.musicxml", {name: [note("C", 5, 2) + note("G", 4, 2)] for name in NON_ASCII_NAMES})
+    (tmp_path / "params.yaml").write_text(WORLD_PARAMS, encoding="utf-8")
+    make(tmp_path, "audio")
+    names = ["flute-a-bec", "гитара", "笛子"]
+    assert sorted(p.name for p in (piece_dir(tmp_path) / "stems").iterdir()) == sorted(f"{n}.wav" for n in names)
+    assert {p.name for p in (piece_dir(tmp_path) / "fx").iterdir()} == {f"{n}.{bus}.wav" for n in names for bus in ("dry", "wet")}
+    assert make(tmp_path, "-q", "audio", check=False).returncode == 0
+
+    # Params given under the label reach the part: editing them reruns that part alone.
+    before = snapshot(tmp_path)
+    (tmp_path / "params.yaml").write_text(WORLD_PARAMS.replace("Гитара: {gain_db: -2}", "Гитара: {gain_db: -5}"), encoding="utf-8")
+    make(tmp_path, "audio")
+    rebuilt = {name for name in changed(before, snapshot(tmp_path)) if name.endswith(".wav")}
+    assert rebuilt == {"fx/гитара.dry.wav", "fx/гитара.wet.wav", "mix/master.wav"}
+
+    # The label and the name of one part at once is a mistake, said in one line.
+    (tmp_path / "params.yaml").write_text(WORLD_PARAMS + "  гитара: {gain_db: 1}\n", encoding="utf-8")
+    result = make(tmp_path, "audio", check=False)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("dreamreel: error:")]
+    assert result.returncode != 0 and len(errors) == 1 and "parts.гитара" in errors[0] and "parts.Гитара" in errors[0]

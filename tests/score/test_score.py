@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import pytest
 from conftest import ROOT, TINY_PARTS, write_midi
+from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.midi_file import write_part_midi
 from dreamreel.score.model import Score, unique_names
@@ -41,6 +42,18 @@ def test_part_midi_round_trips(tmp_path, tiny_midi):
     assert again.parts[0].program == 12 and again.tempos == score.tempos
 
 
+def test_non_ascii_part_labels_survive_the_per_part_midi(tmp_path):
+    score = read_score(write_musicxml(tmp_path / "s.musicxml", {name: [note()] for name in NON_ASCII_NAMES}))
+    for part in score.parts:
+        write_part_midi(score, part, tmp_path / "part.mid")
+        assert read_score(tmp_path / "part.mid").parts[0].label == part.label
+
+
+def test_latin1_track_names_from_other_tools_still_read(tmp_path):
+    path = write_midi(tmp_path / "a.mid", {"Flûte": TINY_PARTS["Vibraphone"]})  # mido writes Latin-1
+    assert read_score(path).parts[0].label == "Flûte"
+
+
 def test_score_json_round_trips(tiny_midi):
     score = read_score(tiny_midi)
     again = Score.from_json(score.to_json())
@@ -49,6 +62,21 @@ def test_score_json_round_trips(tiny_midi):
 
 def test_unique_names_number_repeats():
     assert unique_names(["Marimba", "Marimba", "Vibraphone 2", "!!"]) == ["marimba", "marimba-2", "vibraphone-2", "part"]
+
+
+def test_non_ascii_labels_keep_readable_names_that_make_can_carry():
+    # Latin accents go; other scripts keep their letters; nothing Make reads specially stays.
+    names = unique_names([*NON_ASCII_NAMES, "Гитара", "Weiß: 50% $ (#1)", "हिन्दी वाद्य", "Ｐｉａｎｏ", "🎸"])
+    assert names == ["flute-a-bec", "гитара", "笛子", "гитара-2", "weiss-50-1", "हिन्दी-वाद्य", "piano", "part"]
+    assert not any(char in name for name in names for char in " \t$#:%\\*?[]=;'\"")
+
+
+def test_a_part_is_found_by_its_name_or_by_its_label(tmp_path):
+    score = read_score(write_musicxml(tmp_path / "s.musicxml", [(name, [note()]) for name in (*NON_ASCII_NAMES, "Marimba", "Marimba")]))
+    assert score.part_names() == ["flute-a-bec", "гитара", "笛子", "marimba", "marimba-2"]
+    found = {key: score.find_part_name(key) for key in ("Гитара", "гитара", "Flûte à bec", "Flute a Bec", "笛子", "Marimba", "marimba-2", "Guitar")}
+    assert found == {"Гитара": "гитара", "гитара": "гитара", "Flûte à bec": "flute-a-bec", "Flute a Bec": "flute-a-bec",
+                     "笛子": "笛子", "Marimba": "marimba", "marimba-2": "marimba-2", "Guitar": None}
 
 
 MUSICXML = """<?xml version="1.0"?>
@@ -180,10 +208,11 @@ def test_musescore_file_without_musescore_says_how_to_fix(tmp_path, monkeypatch)
     assert "MuseScore" in str(caught.value) and "MusicXML" in str(caught.value)
 
 
-def test_musescore_file_is_exported_headless_through_the_cli(tmp_path, monkeypatch):
-    # A stand-in for mscore3 that checks it runs offscreen, then "exports" our MusicXML.
+def test_musescore_file_is_exported_headless_through_the_cli(tmp_path, monkeypatch, capsys):
+    # A stand-in for mscore3 that checks it runs offscreen, then "exports" our MusicXML,
+    # whose repeat is told in a notice that names the user's file, not the export.
     fixture = tmp_path / "exported.musicxml"
-    fixture.write_text(MUSICXML)
+    fixture.write_text(MUSICXML.replace('<duration>12</duration></note></measure>', '<duration>12</duration></note><barline><repeat direction="backward"/></barline></measure>'))
     fake = tmp_path / "bin" / "mscore3"
     fake.parent.mkdir()
     fake.write_text(f'#!/bin/sh\n[ "$QT_QPA_PLATFORM" = offscreen ] || exit 134\n[ "$1" = -o ] && cp {fixture} "$2"\n')
@@ -192,6 +221,7 @@ def test_musescore_file_is_exported_headless_through_the_cli(tmp_path, monkeypat
     path = tmp_path / "piece.mscz"
     path.write_bytes(b"PK")
     assert read_score(path).part_names() == ["glockenspiel", "marimba"]
+    assert capsys.readouterr().err.startswith(f"dreamreel: notice: {path}: repeats played out")
 
 
 @pytest.mark.musescore

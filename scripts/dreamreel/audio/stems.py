@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamreel.audio.soundfont import SOUNDFONT_FIX
+from dreamreel.audio.soundfont import check_soundfont
 from dreamreel.core.audio_io import read_audio, to_stereo
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.midi_file import write_part_midi
@@ -44,9 +44,7 @@ def render_part(
     fluidsynth: str = "fluidsynth",
 ) -> np.ndarray:
     """Render one part to float32 stereo audio of exactly ``length_samples`` samples."""
-    soundfont = Path(soundfont)
-    if not soundfont.is_file():
-        raise DreamreelError(f"stems.soundfont ({soundfont})", "soundfont not found", SOUNDFONT_FIX)
+    soundfont = check_soundfont(soundfont)
     if shutil.which(fluidsynth) is None:
         raise DreamreelError(fluidsynth, "FluidSynth is not installed", "run make setup (or sudo apt-get install --no-install-recommends fluidsynth)")
     tempo = TempoMap.from_score(score)

@@ -3,7 +3,8 @@
 A :class:`DreamreelError` is raised for anything the user can fix: a missing file, a
 bad parameter, input that is not audio. Its message names the file, the field and the
 fix. Scripts print it as one line and exit with status 2; any other exception is a bug
-and keeps its traceback.
+and keeps its traceback. :func:`notice` is the one line for input that is read, but
+differently from how it is written (a jump with no playback mark, say).
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ import threading
 from typing import Callable, Sequence
 
 EXIT_USER_ERROR = 2
+
+
+def notice(where: str, message: str) -> None:
+    """Say, in one line on stderr, that the input was read in a way the user may not expect.
+
+    Not an error: the build goes on. Used where something in the input is played
+    differently from how it is written, so that nothing changes without a word.
+    """
+    print(f"dreamreel: notice: {where}: {message}", file=sys.stderr)
 
 
 class DreamreelError(Exception):

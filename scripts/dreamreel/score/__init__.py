@@ -3,6 +3,8 @@
 - :mod:`.model`: :class:`~.model.Score` in integer ticks, its JSON form and validation.
 - :mod:`.read`: picks the reader by file type; :mod:`.midi_file`, :mod:`.musicxml` and
   :mod:`.musescore` are the readers (and the per-part MIDI writer).
+- :mod:`.repeats`: the order the written bars are played in (repeats, voltas, D.C./D.S.);
+  a score is read in its played form.
 - :mod:`.musical_time`: bars and beats to seconds through the tempo map.
 - :mod:`.general_midi`: General MIDI program names.
 

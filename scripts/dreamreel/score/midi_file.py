@@ -16,6 +16,18 @@ from dreamreel.score.model import MeterChange, Note, Part, Score, TempoChange, b
 
 DRUM_CHANNEL = 9
 DEFAULT_US_PER_QUARTER = 500_000  # 120 BPM, the MIDI default
+# The MIDI standard leaves the encoding of text events open; mido reads and writes Latin-1.
+# We write UTF-8, as MuseScore and most current tools do, so any part label survives, and
+# read a text as UTF-8 when its bytes are valid UTF-8, else as Latin-1.
+TEXT_CHARSET = "utf-8"
+
+
+def _decode_text(text: str) -> str:
+    """A text event mido decoded as Latin-1, decoded again as UTF-8 when its bytes are UTF-8."""
+    try:
+        return text.encode("latin-1").decode(TEXT_CHARSET)
+    except UnicodeError:
+        return text
 
 
 def read_midi(path: str | Path) -> Score:
@@ -50,7 +62,7 @@ def read_midi(path: str | Path) -> Score:
             elif kind == "time_signature":
                 meters[tick] = (message.numerator, message.denominator)
             elif kind == "track_name" and message.name.strip():
-                names.setdefault(track_index, message.name.strip())
+                names.setdefault(track_index, _decode_text(message.name).strip())
             elif kind == "program_change":
                 programs.setdefault((track_index, message.channel), message.program)
             elif kind == "note_on" and message.velocity > 0:
@@ -102,7 +114,7 @@ def write_part_midi(score: Score, part: Part, path: str | Path, *, tail_ticks: i
     """
     import mido
 
-    midi = mido.MidiFile(type=1, ticks_per_beat=score.ticks_per_quarter)
+    midi = mido.MidiFile(type=1, ticks_per_beat=score.ticks_per_quarter, charset=TEXT_CHARSET)
     conductor = [(t.tick, 0, mido.MetaMessage("set_tempo", tempo=t.us_per_quarter, time=0)) for t in score.tempos]
     conductor += [
         (m.tick, 1, mido.MetaMessage("time_signature", numerator=m.numerator, denominator=m.denominator, time=0))

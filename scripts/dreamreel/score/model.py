@@ -13,7 +13,7 @@ keeps the tempo map and the rendered audio in exact agreement.
 from __future__ import annotations
 
 import json
-import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,7 +69,9 @@ class Score:
 
     ``bar_ticks`` lists the tick at which each bar starts, in order, and ends with the
     tick of the final barline. ``first_bar_number`` is the number of the first entry: 0
-    when the piece opens with a pickup (anacrusis), else 1.
+    when the piece opens with a pickup (anacrusis), else 1. A score with repeats is held
+    as played (:mod:`dreamreel.score.repeats`): its notes, tempos, meters and bars follow
+    the music as it sounds, so a bar played twice is two bars.
     """
 
     ticks_per_quarter: int
@@ -110,6 +112,24 @@ class Score:
     def part_names(self) -> list[str]:
         return [part.name for part in self.parts]
 
+    def find_part_name(self, key: str) -> str | None:
+        """The name of the part that ``key`` (from ``parts:`` in params) means, or None.
+
+        A key may be the part's name ('гитара', 'flute-a-bec') or its label as printed
+        in the score ('Гитара', 'Flûte à bec'); any spelling that slugifies to the name
+        ('Flute a Bec') also finds it. A label two parts share ('Marimba' for 'marimba'
+        and 'marimba-2') finds the first, through its name.
+        """
+        names = self.part_names()
+        if key in names:
+            return key
+        wanted = unicodedata.normalize("NFC", key.strip())
+        labelled = [part.name for part in self.parts if unicodedata.normalize("NFC", part.label.strip()) == wanted]
+        if len(labelled) == 1:
+            return labelled[0]
+        slug = slugify(key)
+        return slug if slug in names else None
+
 
 def load_score_json(path: str | Path) -> Score:
     """Read ``build/score/score.json``."""
@@ -119,9 +139,30 @@ def load_score_json(path: str | Path) -> Score:
     return Score.from_json(path.read_bytes())
 
 
+# Latin letters that carry no accent to strip but have a usual spelling in ASCII.
+LATIN_LETTERS_IN_ASCII = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ł": "l", "ı": "i"}
+
+
 def slugify(label: str) -> str:
-    """A part label as a name for files and params: 'Vibraphone 2' -> 'vibraphone-2'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    """A part label as a name for files, Make targets and params.
+
+    'Vibraphone 2' -> 'vibraphone-2', 'Flûte à bec' -> 'flute-a-bec', 'Гитара' -> 'гитара',
+    '笛子' -> '笛子'. Latin letters lose their accents (the usual ASCII spelling); letters
+    of other scripts are kept as they are, lowercased, rather than transliterated by a
+    table that would be right for one language and wrong for the next (Cyrillic 'г' is
+    'g' in Russian, 'h' in Ukrainian). Everything that is not a letter, a digit or a
+    combining mark (Devanagari vowel signs are marks) becomes '-': no space, '$', '#',
+    ':', '%' or '\\' reaches Make, and a non-ASCII letter's UTF-8 bytes are all above
+    0x7f, so Make and the shell never read one as a special character.
+    """
+    kept: list[str] = []
+    for char in unicodedata.normalize("NFKD", label.lower()):
+        if unicodedata.combining(char) and kept and kept[-1].isascii():
+            continue  # an accent on a Latin letter: 'û' -> 'u'
+        kept.append(LATIN_LETTERS_IN_ASCII.get(char, char))
+    text = unicodedata.normalize("NFC", "".join(kept))
+    slug = "".join(char if char.isalnum() or unicodedata.category(char).startswith("M") else "-" for char in text)
+    slug = "-".join(piece for piece in slug.split("-") if piece)
     return slug or "part"
 
 

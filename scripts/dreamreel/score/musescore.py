@@ -50,4 +50,4 @@ def read_with_musescore(path: str | Path, *, executable: str | None = None, time
         if result.returncode != 0 or not exported.is_file():
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise DreamreelError(str(path), f"MuseScore could not export it (exit {result.returncode}: {last[0]})", "open it in MuseScore and export MusicXML by hand")
-        return read_musicxml(exported)
+        return read_musicxml(exported, name=str(path))

@@ -2,7 +2,10 @@
 
 Positions are written as (bar, beat, fraction):
 
-- ``bar`` as printed in the score. A pickup (anacrusis), if any, is bar 0.
+- ``bar`` counted as played, from 1 (a pickup, anacrusis, is bar 0). Without repeats that
+  is the number printed in the score; with repeats the count goes on through them, as
+  MuseScore's playback counts (bars 1-4 repeated once make bars 1-8, and the next bar
+  is 9): the score is read in its played form (:mod:`dreamreel.score.repeats`).
 - ``beat`` counted from 1 in units of the bar's time-signature denominator: a 6/8 bar has
   six eighth-note beats, a 5/4 bar five quarter-note beats, a 7/8 bar seven eighths.
   A pickup bar is counted the way musicians count it, from the end: a one-beat pickup in

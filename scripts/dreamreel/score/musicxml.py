@@ -5,28 +5,45 @@ backup/forward, grace notes skipped), transposing instruments, dynamics as veloc
 tempo marks (``<sound tempo>``, else ``<metronome>``) anywhere inside a bar, time
 signatures, and pickup bars. Durations are kept exact: the tick resolution is the least
 common multiple of every ``<divisions>`` in the file (and 480).
-What is not: repeats and jumps are played as written, once.
+
+Repeats are played out, as MuseScore plays them (rules in :mod:`dreamreel.score.repeats`):
+repeat barlines with ``times``, voltas (first/second endings), the jumps of ``<sound>``
+(``dacapo``, ``dalsegno``/``segno``, ``tocoda``/``coda``, ``fine``) and bar-repeat signs
+(``measure-repeat``). The :class:`~dreamreel.score.Score` is the played form: its notes,
+tempo map, meters and bars follow the music as it sounds, and a bar played twice is two
+bars. **Bar numbers in params count the played bars**, on from the first as MuseScore's
+playback counts them (a pickup stays bar 0): with bars 2-3 repeated, played bar 4 is
+written bar 2 the second time. A bar played again keeps the tempo and meter written
+where it stands. What is not played out is said in one notice line each: jump words with
+no ``<sound>`` mark (``D.C. al Fine`` as bare text), beat-repeat signs, ``<sound
+time-only>`` (applied on every pass), a jump with no target, and written bars that nothing
+leads to; a notice also gives the played order.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dreamreel.core.errors import DreamreelError
+from dreamreel.core.errors import DreamreelError, notice
 from dreamreel.score.model import MeterChange, Note, Part, Score, TempoChange, unique_names
+from dreamreel.score.repeats import BarMarks, describe_order, play_order
 
 STEP_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 DEFAULT_TEMPO_QPM = 120.0  # MusicXML's default when no tempo is marked
 DEFAULT_VELOCITY = 80
 FORTE_VELOCITY = 90  # MusicXML: dynamics="100" means forte, MIDI velocity 90
 BEAT_UNIT_QUARTERS = {"whole": 4.0, "half": 2.0, "quarter": 1.0, "eighth": 0.5, "16th": 0.25, "32nd": 0.125}
+# Jump instructions written as text; without a <sound> playback mark beside them they are
+# not played, and we say so.
+JUMP_WORDS = re.compile(r"\b(d\.\s*c\.|d\.\s*s\.|da\s+capo|dal\s+segno|to\s+coda|fine)(?!\w)", re.IGNORECASE)
 
 
-def _load_root(path: Path) -> ET.Element:
+def _load_root(path: Path, where: str) -> ET.Element:
     try:
         if path.suffix.lower() == ".mxl":
             with zipfile.ZipFile(path) as archive:
@@ -36,7 +53,7 @@ def _load_root(path: Path) -> ET.Element:
             data = path.read_bytes()
         return ET.fromstring(data)
     except (ET.ParseError, zipfile.BadZipFile, KeyError) as error:
-        raise DreamreelError(str(path), f"not a readable MusicXML file ({error})", "export the score again as MusicXML") from None
+        raise DreamreelError(where, f"not a readable MusicXML file ({error})", "export the score again as MusicXML") from None
 
 
 def _mxl_rootfile(archive: zipfile.ZipFile) -> str:
@@ -103,27 +120,35 @@ def _tempo_qpm(element: ET.Element) -> float | None:
     return None
 
 
-def read_musicxml(path: str | Path) -> Score:
-    """Read a partwise MusicXML score."""
+def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
+    """Read a partwise MusicXML score, its repeats and jumps played out (see the module docstring).
+
+    ``name`` is the file that messages name, when ``path`` is an export of it (MuseScore's
+    MusicXML of the user's .mscz, in a temporary folder).
+    """
     path = Path(path)
-    root = _load_root(path)
+    where = name or str(path)
+    root = _load_root(path, where)
     if root.tag == "score-timewise":
-        raise DreamreelError(str(path), "timewise MusicXML is not supported", "export as partwise MusicXML (the usual kind)")
+        raise DreamreelError(where, "timewise MusicXML is not supported", "export as partwise MusicXML (the usual kind)")
     if root.tag != "score-partwise":
-        raise DreamreelError(str(path), f"not a MusicXML score (root element <{root.tag}>)", "export the score as MusicXML")
+        raise DreamreelError(where, f"not a MusicXML score (root element <{root.tag}>)", "export the score as MusicXML")
 
     divisions = {int(_number(d.text, 1)) for d in root.iter("divisions") if _number(d.text, 0) > 0}
     ticks_per_quarter = math.lcm(480, *divisions) if divisions else 480
     infos = _part_list(root)
     parts_xml = root.findall("part")
     if not parts_xml:
-        raise DreamreelError(str(path), "the score has no parts", "add at least one instrument part and export again")
+        raise DreamreelError(where, "the score has no parts", "add at least one instrument part and export again")
 
     measure_lengths: list[int] = []
     measure_nominal: list[int] = []
     first_measure_implicit = False
     tempo_marks: dict[tuple[int, int], float] = {}
     meter_marks: dict[int, tuple[int, int]] = {}
+    marks: list[BarMarks] = []  # per written bar, from every part
+    jump_words: dict[int, str] = {}  # written bar -> text such as 'D.C. al Fine' found there
+    unplayed: dict[str, set[str]] = {}  # what is written but not played out -> the written bars
     placed: list[list[tuple[int, int, int, int, int]]] = []  # per part: (measure, offset, length, pitch, velocity)
 
     for part_index, part_xml in enumerate(parts_xml):
@@ -134,9 +159,15 @@ def read_musicxml(path: str | Path) -> Score:
         velocity = DEFAULT_VELOCITY
         notes: list[tuple[int, int, int, int, int]] = []
         tied: dict[int, int] = {}  # pitch -> index in notes of the note a tie continues
+        bar_repeat_span = 0  # inside a bar-repeat sign (measure-repeat): bars it repeats
+        copies: list[tuple[int, int]] = []  # (bar, the earlier bar it plays again)
         for measure_index, measure in enumerate(part_xml.findall("measure")):
             if measure_index == 0 and part_index == 0:
                 first_measure_implicit = measure.get("implicit") == "yes" or measure.get("number") == "0"
+            while len(marks) <= measure_index:
+                marks.append(BarMarks(number=str(len(marks) + 1)))
+            if part_index == 0:
+                marks[measure_index].number = measure.get("number") or marks[measure_index].number
             cursor = 0
             longest = 0
             chord_start = 0
@@ -155,6 +186,12 @@ def read_musicxml(path: str | Path) -> Score:
                     chromatic = element.findtext("transpose/chromatic")
                     if chromatic is not None:
                         transpose = int(_number(chromatic)) + 12 * int(_number(element.findtext("transpose/octave-change")))
+                    for style in element.iter("measure-repeat"):
+                        bar_repeat_span = max(1, int(_number(style.text, 1))) if style.get("type") == "start" else 0
+                    if element.find("measure-style/beat-repeat") is not None:
+                        unplayed.setdefault("beat-repeat signs (played as the rests written under them)", set()).add(marks[measure_index].number)
+                elif tag == "barline":
+                    _read_barline(element, marks, measure_index)
                 elif tag in ("direction", "sound"):
                     offset = int(_number(element.findtext("offset"))) * factor if tag == "direction" else 0
                     qpm = _tempo_qpm(element)
@@ -163,6 +200,14 @@ def read_musicxml(path: str | Path) -> Score:
                     sound = element if tag == "sound" else element.find("sound")
                     if sound is not None and sound.get("dynamics"):
                         velocity = _velocity(sound.get("dynamics"))
+                    if sound is not None:
+                        _read_jumps(sound, marks[measure_index])
+                        if sound.get("time-only"):
+                            unplayed.setdefault("<sound time-only> marks (applied on every pass, not only the passes named)", set()).add(marks[measure_index].number)
+                    _read_signs(element, sound, marks[measure_index])
+                    words = " ".join(w.text or "" for w in element.iter("words")).strip()
+                    if JUMP_WORDS.search(words):
+                        jump_words.setdefault(measure_index, words)
                 elif tag == "backup":
                     cursor -= int(_number(element.findtext("duration"))) * factor
                 elif tag == "forward":
@@ -194,6 +239,8 @@ def read_musicxml(path: str | Path) -> Score:
                     notes.append((measure_index, start, length, pitch, note_velocity))
                     if "start" in ties:
                         tied[pitch] = len(notes) - 1
+            if bar_repeat_span and measure_index >= bar_repeat_span:
+                copies.append((measure_index, measure_index - bar_repeat_span))
             nominal = meter[0] * ticks_per_quarter * 4 // meter[1]
             actual = longest if longest > 0 else nominal
             while len(measure_lengths) <= measure_index:
@@ -202,35 +249,164 @@ def read_musicxml(path: str | Path) -> Score:
             measure_lengths[measure_index] = max(measure_lengths[measure_index], actual)
             if part_index == 0:
                 measure_nominal[measure_index] = nominal
+        # A bar-repeat sign plays the bars it points back to; in bar order, so a sign
+        # repeating a bar that is itself a sign finds that bar's notes already there.
+        for bar, source in copies:
+            notes.extend((bar, o, l, p, v) for m, o, l, p, v in list(notes) if m == source)
         placed.append(notes)
 
     if not measure_lengths:
-        raise DreamreelError(str(path), "the score has no bars", "write the music in bars and export again")
-    starts = [0]
-    for length in measure_lengths:
-        starts.append(starts[-1] + length)
+        raise DreamreelError(where, "the score has no bars", "write the music in bars and export again")
+    marks = marks[:len(measure_lengths)]
+    for measure_index, words in sorted(jump_words.items()):
+        # Words alone do not play: an exporter that wrote no <sound> jump beside them (in
+        # any part) left a jump we would have to guess, so we say we did not take it.
+        if not marks[measure_index].has_jump():
+            unplayed.setdefault(f"the words {words!r} without a playback jump (<sound dacapo/dalsegno/tocoda/fine>)", set()).add(marks[measure_index].number)
+    order, order_notices = play_order(marks)
+    for text in order_notices:
+        notice(where, text)
+    for what, numbers in sorted(unplayed.items()):
+        notice(where, f"{what} in bar{'s' if len(numbers) > 1 else ''} {', '.join(sorted(numbers, key=_bar_sort_key))}: not played out")
+    if order != list(range(len(measure_lengths))):
+        notice(where, f"repeats played out: {len(measure_lengths)} written bars play as {len(order)} "
+                          f"(written {describe_order(marks, order)}); bar numbers in params count the played bars")
 
-    has_pickup = measure_lengths[0] < measure_nominal[0] and (first_measure_implicit or len(measure_lengths) > 1)
-    tempos: dict[int, int] = {}
-    for (measure_index, offset), qpm in sorted(tempo_marks.items()):
-        tempos[starts[measure_index] + offset] = round(60_000_000 / qpm)
-    tempo_list = [TempoChange(tick, us) for tick, us in sorted(tempos.items())]
-    if not tempo_list or tempo_list[0].tick != 0:
-        tempo_list.insert(0, TempoChange(0, round(60_000_000 / DEFAULT_TEMPO_QPM)))
-    meter_list = [MeterChange(starts[index], n, d) for index, (n, d) in sorted(meter_marks.items())]
-    if not meter_list or meter_list[0].tick != 0:
-        meter_list.insert(0, MeterChange(0, 4, 4))
+    starts = [0]  # the tick of every played bar, and of the final barline
+    for measure_index in order:
+        starts.append(starts[-1] + measure_lengths[measure_index])
+    has_pickup = order[0] == 0 and measure_lengths[0] < measure_nominal[0] and (first_measure_implicit or len(measure_lengths) > 1)
+    tempo_list = _played_tempos(tempo_marks, order, starts, len(measure_lengths))
+    meter_list = _played_meters(meter_marks, order, starts, len(measure_lengths))
+
+    # A note tied over a barline goes on into the next written bar; where the music jumps
+    # instead (a repeat sign, a first ending), it stops at the jump, so it never sounds over
+    # the bar played next. The last bar's notes ring on past the final barline as written.
+    played_until = [math.inf] * len(order)
+    for k in range(len(order) - 2, -1, -1):
+        played_until[k] = played_until[k + 1] if order[k + 1] == order[k] + 1 else starts[k + 1]
 
     labels = [infos.get(p.get("id", ""), _PartInfo(p.get("id", "part"))).label for p in parts_xml]
     parts = []
     for part_xml, label, name, notes in zip(parts_xml, labels, unique_names(labels), placed):
         info = infos.get(part_xml.get("id", ""), _PartInfo(label))
-        absolute = sorted(
-            (Note(starts[m] + o, starts[m] + o + l, p, v) for m, o, l, p, v in notes if l > 0),
-            key=lambda n: (n.start_tick, n.pitch),
-        )
+        by_measure: dict[int, list[tuple[int, int, int, int]]] = {}
+        for m, o, l, p, v in notes:
+            if l > 0:
+                by_measure.setdefault(m, []).append((o, l, p, v))
+        absolute = []
+        for k, (start, measure_index) in enumerate(zip(starts, order)):
+            for o, l, p, v in by_measure.get(measure_index, ()):
+                end = min(start + o + l, played_until[k])
+                if end > start + o:
+                    absolute.append(Note(start + o, int(end), p, v))
+        absolute.sort(key=lambda n: (n.start_tick, n.pitch))
         parts.append(Part(name, label, info.program, info.is_drum, absolute))
     return Score(ticks_per_quarter, parts, tempo_list, meter_list, starts, first_bar_number=0 if has_pickup else 1, source=str(path))
+
+
+def _played_tempos(marks: dict[tuple[int, int], float], order: list[int], starts: list[int], bar_count: int) -> list[TempoChange]:
+    """The tempo map of the played form.
+
+    A bar played again keeps the tempo it has where it is written (MuseScore's rule): a
+    repeat back to the opening after a 'più mosso' returns to the opening tempo.
+    """
+    at_bar_start: list[float] = []  # the tempo in force where each written bar starts
+    current = DEFAULT_TEMPO_QPM
+    inside: dict[int, list[tuple[int, float]]] = {}
+    for (measure_index, offset), qpm in sorted(marks.items()):
+        inside.setdefault(measure_index, []).append((offset, qpm))
+    for measure_index in range(bar_count):
+        at_bar_start.append(current)
+        for _, qpm in inside.get(measure_index, ()):
+            current = qpm
+    tempos: dict[int, int] = {}
+    playing = None
+    for start, measure_index in zip(starts, order):
+        if at_bar_start[measure_index] != playing:
+            tempos[start] = round(60_000_000 / at_bar_start[measure_index])
+        playing = at_bar_start[measure_index]
+        for offset, qpm in inside.get(measure_index, ()):
+            tempos[start + offset] = round(60_000_000 / qpm)
+            playing = qpm
+    return [TempoChange(tick, us) for tick, us in sorted(tempos.items())]
+
+
+def _played_meters(marks: dict[int, tuple[int, int]], order: list[int], starts: list[int], bar_count: int) -> list[MeterChange]:
+    """The meter map of the played form: every played bar in the meter it is written in."""
+    written: list[tuple[int, int]] = []
+    current = (4, 4)  # MusicXML's meter when none is written
+    for measure_index in range(bar_count):
+        current = marks.get(measure_index, current)
+        written.append(current)
+    meters: list[MeterChange] = []
+    for start, measure_index in zip(starts, order):
+        if measure_index in marks or not meters or (meters[-1].numerator, meters[-1].denominator) != written[measure_index]:
+            meters.append(MeterChange(start, *written[measure_index]))
+    return meters
+
+
+def _read_barline(barline: ET.Element, marks: list[BarMarks], measure_index: int) -> None:
+    """Repeat signs and volta brackets of one ``<barline>``, onto the bar they belong to."""
+    right = barline.get("location", "right") == "right"
+    repeat = barline.find("repeat")
+    if repeat is not None and repeat.get("direction") == "backward":
+        bar = marks[measure_index] if right or measure_index == 0 else marks[measure_index - 1]
+        bar.backward_repeat = True
+        if repeat.get("times") and _number(repeat.get("times")) >= 1:
+            bar.times = max(bar.times or 0, int(_number(repeat.get("times"))))
+        bar.after_jump = bar.after_jump or repeat.get("after-jump") == "yes"
+    elif repeat is not None and repeat.get("direction") == "forward":
+        if right:
+            while len(marks) <= measure_index + 1:
+                marks.append(BarMarks(number=str(len(marks) + 1)))
+            marks[measure_index + 1].forward_repeat = True
+        else:
+            marks[measure_index].forward_repeat = True
+    ending = barline.find("ending")
+    if ending is not None:
+        if ending.get("type") == "start":
+            marks[measure_index].ending_start = (ending.get("number") or "").strip()
+        elif ending.get("type") in ("stop", "discontinue"):
+            (marks[measure_index] if right or measure_index == 0 else marks[measure_index - 1]).ending_stop = True
+    for kind in ("segno", "coda"):
+        if barline.get(kind):  # MusicXML 4 puts these playback marks on the barline too
+            getattr(marks[measure_index], kind).add(barline.get(kind))
+        elif barline.find(kind) is not None:
+            getattr(marks[measure_index], kind).add("")
+
+
+def _read_signs(element: ET.Element, sound: ET.Element | None, bar: BarMarks) -> None:
+    """A segno or coda drawn as a sign (``<direction-type><segno/>``) without a playback name.
+
+    It is held as a jump target named '', found when the jump's own name finds nothing.
+    A coda sign beside a ``tocoda`` is the "To Coda" instruction, not the coda itself.
+    """
+    if element.tag != "direction":
+        return
+    named = sound.attrib if sound is not None else {}
+    if element.find("direction-type/segno") is not None and not named.get("segno"):
+        bar.segno.add("")
+    if element.find("direction-type/coda") is not None and not (named.get("coda") or named.get("tocoda")):
+        bar.coda.add("")
+
+
+def _read_jumps(sound: ET.Element, bar: BarMarks) -> None:
+    """Jump marks of one ``<sound>`` onto its bar."""
+    for kind in ("segno", "coda", "tocoda", "dalsegno"):
+        if sound.get(kind):
+            getattr(bar, kind).add(sound.get(kind))
+    if sound.get("dacapo") == "yes":
+        bar.dacapo = True
+    if sound.get("fine"):
+        bar.fine = True
+    if sound.get("forward-repeat") == "yes":
+        bar.forward_repeat = True
+
+
+def _bar_sort_key(number: str) -> tuple[int, str]:
+    digits = "".join(char for char in number if char.isdigit())
+    return (int(digits) if digits else 0, number)
 
 
 def _velocity(dynamics: str | None) -> int:
