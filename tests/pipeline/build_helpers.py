@@ -32,3 +32,8 @@ def snapshot(folder: Path, *variables: str) -> dict[str, int]:
 
 def changed(before: dict[str, int], after: dict[str, int]) -> set[str]:
     return {name for name in after if before.get(name) != after[name]}
+
+
+def scripts_run(result: subprocess.CompletedProcess) -> list[str]:
+    """The stage scripts a make run started, in order, from the commands it printed."""
+    return [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]

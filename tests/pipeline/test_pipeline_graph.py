@@ -11,7 +11,7 @@ import shutil
 import subprocess
 
 import pytest
-from build_helpers import make, piece_dir, snapshot
+from build_helpers import make, piece_dir, scripts_run, snapshot
 from conftest import TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
 
 pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
@@ -54,14 +54,11 @@ def test_editing_the_title_reruns_compose_and_mux_only(piece):
     (piece / "params.yaml").write_text(PARAMS.replace("text: One", "text: Two"))
     result = make(piece, "video")
     after = snapshot(piece)
-    assert _scripts_run(result) == ["params.py", "compose.py", "mux.py"]
+    assert scripts_run(result) == ["params.py", "compose.py", "mux.py"]
     untouched = [name for name in before if name.startswith(("gan/", "mix/", "stems/", "fx/"))]
     assert untouched and all(after[name] == before[name] for name in untouched)
     assert "Two" in (piece_dir(piece) / "video/graph.txt").read_text()
 
-
-def _scripts_run(result) -> list[str]:
-    return [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]
 
 
 def test_a_title_font_file_is_a_prerequisite_of_the_picture(piece):
@@ -77,7 +74,7 @@ def test_a_title_font_file_is_a_prerequisite_of_the_picture(piece):
     # A new version of the font (same name) recomposes the picture; nothing upstream runs.
     os.utime(font, (font.stat().st_mtime + 10, font.stat().st_mtime + 10))
     assert make(piece, "-q", "video", check=False).returncode != 0
-    assert _scripts_run(make(piece, "video")) == ["compose.py", "mux.py"]
+    assert scripts_run(make(piece, "video")) == ["compose.py", "mux.py"]
 
     # A font file that is not there stops make at the params, with one line; the video stays.
     video_mtime_ns = (piece / "out/tiny.mp4").stat().st_mtime_ns
@@ -106,7 +103,7 @@ def test_stylegan_model_renders_the_piece_end_to_end(tmp_path):
     assert "stylegan" in tags
     # The walk's knobs are the stylegan section's: editing it re-walks and re-renders.
     (tmp_path / "params.yaml").write_text((tmp_path / "params.yaml").read_text() + "stylegan: {pulse_gain: 0.9}\n")
-    ran = _scripts_run(make(tmp_path, "gan"))
+    ran = scripts_run(make(tmp_path, "gan"))
     assert "latents.py" in ran and "render_frames.py" in ran
 
 
@@ -117,7 +114,7 @@ def test_a_mixing_edit_remuxes_without_touching_the_pictures(piece):
     before = snapshot(piece)
     video_mtime_ns = (piece / "out/tiny.mp4").stat().st_mtime_ns
     (piece / "params.yaml").write_text(base.replace("gain_db: 0", "gain_db: -4").replace("-14", "-16"))
-    ran = _scripts_run(make(piece, "video"))
+    ran = scripts_run(make(piece, "video"))
     assert ran == ["params.py", "part_params.py", "process_stem.py", "mix.py", "mux.py"]
     pictures = [name for name in before if name.startswith(("gan/", "video/", "stems/"))]
     assert pictures and all(snapshot(piece)[name] == before[name] for name in pictures)
@@ -130,5 +127,5 @@ def test_features_source_master_makes_the_pictures_follow_the_mix(piece):
     (piece / "params.yaml").write_text(base)
     assert f"scripts/analyze.py {piece_dir(piece).relative_to(piece)}/mix/master.wav" in make(piece, "video").stdout
     (piece / "params.yaml").write_text(base + "mix: {loudness_lufs: -20}\n")
-    ran = _scripts_run(make(piece, "video"))
+    ran = scripts_run(make(piece, "video"))
     assert "analyze.py" in ran and "mix.py" in ran

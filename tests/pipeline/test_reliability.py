@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from build_helpers import make, piece_dir, snapshot
+from build_helpers import make, piece_dir, scripts_run, snapshot
 from conftest import ROOT, TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
 
 pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
@@ -32,9 +32,6 @@ parts:
     pan: [{from: 1, to: 2, curve: orbit, azimuth_deg: 0, period_beats: 4}]
 """
 
-
-def _scripts_run(result) -> list[str]:
-    return [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]
 
 
 def _files(folder: Path) -> dict[str, int]:
@@ -99,7 +96,7 @@ def test_make_n_after_an_edit_writes_nothing_and_shows_the_split_first(built):
         stamp = params.stat().st_mtime_ns
         result = make(built, "-n", "video")
         assert _files(built) == {**before, "params.yaml": stamp}
-        assert _scripts_run(result)[0] == "params.py"
+        assert scripts_run(result)[0] == "params.py"
     finally:
         params.write_text(PARAMS)
         make(built, "video")
@@ -107,7 +104,7 @@ def test_make_n_after_an_edit_writes_nothing_and_shows_the_split_first(built):
 
 def test_touching_a_library_module_reruns_only_the_stages_that_import_it(built):
     def plan(module: str) -> list[str]:
-        return sorted(set(_scripts_run(make(built, "-n", "-W", str(ROOT / "scripts/dreamreel" / module), "video"))))
+        return sorted(set(scripts_run(make(built, "-n", "-W", str(ROOT / "scripts/dreamreel" / module), "video"))))
 
     assert plan("video/graph.py") == ["compose.py", "mux.py"]
     assert plan("video/mux.py") == ["mux.py"]
@@ -118,7 +115,7 @@ def test_touching_a_library_module_reruns_only_the_stages_that_import_it(built):
 def test_editing_the_cache_limit_reruns_nothing_but_the_split(built):
     (built / "params.yaml").write_text(PARAMS.replace("segment_s: 1.0}", "segment_s: 1.0, cache_limit_mb: 100}"))
     try:
-        assert _scripts_run(make(built, "video")) == ["params.py"]
+        assert scripts_run(make(built, "video")) == ["params.py"]
         assert '"cache_limit_mb": 100' in (piece_dir(built) / "params/cache.json").read_text()
     finally:
         (built / "params.yaml").write_text(PARAMS)
