@@ -154,3 +154,14 @@ def test_a_song_given_in_the_params_file_keeps_the_params_name_and_title(tmp_pat
     piece = (piece_dir(tmp_path) / "params/piece.json").read_text()
     assert '"name": "mine"' in piece and '"title": "My Title"' in piece
     assert np.isfinite(soundfile.read(str(piece_dir(tmp_path) / "mix/master.wav"))[0]).all()
+
+
+def test_a_failing_song_leaves_the_score_build_and_its_video_alone(two_pieces):
+    folder = two_pieces
+    make(folder, "audio")
+    score_build = snapshot(folder)
+    soundfile.write(str(folder / "hush.wav"), np.zeros((24000, 2), dtype=np.float32), 48000)  # 0.5 s of silence
+    result = make(folder, "audio", env={"SONG": "hush.wav"}, check=False)
+    assert result.returncode == 2 and "hush.wav: the song is silent" in result.stderr
+    assert snapshot(folder) == score_build
+    assert "Nothing to be done" in make(folder, "audio").stdout
