@@ -98,7 +98,8 @@ NV_CLASS = {
 _TORCH_STATE_KEYS = ("training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_modules")
 
 
-def _nv_state(module: nn.Module, ns, *, flat_kwargs: bool, top_config: net.GeneratorConfig, lr: float, embed: nn.Module | None) -> dict:
+def _nv_state(module: nn.Module, ns, *, flat_kwargs: bool, top_config: net.GeneratorConfig, lr: float, embed: nn.Module | None,
+              extra_kwargs: dict | None = None) -> dict:
     """The instance __dict__ an NVlabs module of the same kind would carry."""
     state = {key: value for key, value in module.__dict__.items() if key.startswith("_") and "hook" in key}
     state.update({key: module.__dict__[key] for key in _TORCH_STATE_KEYS})
@@ -115,6 +116,7 @@ def _nv_state(module: nn.Module, ns, *, flat_kwargs: bool, top_config: net.Gener
             kwargs.update(synthesis, fused_modconv_default="inference_only")
         else:
             kwargs["synthesis_kwargs"] = ns.EasyDict(synthesis)
+        kwargs.update(extra_kwargs or {})
         state["_init_kwargs"] = kwargs
         state.update(z_dim=c.z_dim, c_dim=c.c_dim, w_dim=c.w_dim, img_resolution=c.img_resolution, num_ws=c.num_ws)
     elif isinstance(module, net.MappingNetwork):
@@ -161,8 +163,12 @@ class _FakeDiscriminator(nn.Module):
 
 
 def write_nvlabs_pytorch(path: Path, generator: net.Generator, *, flat_kwargs: bool = False, protocol: int = 4,
-                         lr: float = 0.01, include_generator: bool = True, cuda_tag: bool = False) -> Path:
-    """Write ``dict(G, D, G_ema, augment_pipe, training_set_kwargs)`` like an NVlabs snapshot."""
+                         lr: float = 0.01, include_generator: bool = True, cuda_tag: bool = False,
+                         extra_kwargs: dict | None = None) -> Path:
+    """Write ``dict(G, D, G_ema, augment_pipe, training_set_kwargs)`` like an NVlabs snapshot.
+
+    ``extra_kwargs`` replace or add keys of the generator's constructor settings (``_init_kwargs``).
+    """
     import torch.serialization as serialization
 
     config = generator.config
@@ -177,7 +183,7 @@ def write_nvlabs_pytorch(path: Path, generator: net.Generator, *, flat_kwargs: b
                     return ns.reconstruct, (meta,), None
                 if isinstance(obj, nn.Module):
                     state = _nv_state(obj, ns, flat_kwargs=flat_kwargs, top_config=config, lr=lr,
-                                      embed=getattr(generator.mapping, "embed", None))
+                                      embed=getattr(generator.mapping, "embed", None), extra_kwargs=extra_kwargs)
                     meta = dict(type="class", version=6, module_src="import os  # fixture source, must never run\nos.system('touch pwned')\n",
                                 class_name=NV_CLASS[type(obj)], state=state)
                     return ns.reconstruct, (meta,), None

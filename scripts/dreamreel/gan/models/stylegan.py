@@ -71,7 +71,9 @@ class StyleGANModel:
             raise DreamreelError("latents.npz: ws", f"has shape {ws.shape}, this model needs (N, {self.num_ws}, {self.w_dim})",
                                  "rebuild latents.npz for this model (make rebuilds it when gan.weights changes)")
         with torch.no_grad():
-            batch = torch.from_numpy(np.ascontiguousarray(ws, dtype=np.float32)).to(self.device)
+            # A copy: ws is often a read-only slice of latents.npz, and torch warns on (and
+            # must not write through) a tensor over read-only memory.
+            batch = torch.from_numpy(np.array(ws, dtype=np.float32, order="C")).to(self.device)
             images = self.generator.synthesis(batch, noise_mode=self.noise_mode)
             return to_uint8(images).cpu().numpy()
 

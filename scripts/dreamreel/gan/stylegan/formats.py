@@ -29,6 +29,7 @@ import numpy as np
 
 from dreamreel.core.errors import DreamreelError
 from dreamreel.gan.stylegan.network import GeneratorConfig, block_resolutions
+from dreamreel.gan.stylegan.quoting import quote
 from dreamreel.gan.stylegan.safe_pickle import AttrDict, NamespaceRecord, NdarrayRecord, PersistentRecord, TensorRecord, TFNetworkRecord
 
 DEFAULT_MAPPING_LR = 0.01
@@ -60,6 +61,12 @@ def _fail(where: str, problem: str, fix: str = "check that this is a StyleGAN2 g
     return DreamreelError(where, problem, fix)
 
 
+def _some_keys(mapping: dict) -> str:
+    """The first few keys of a dict from the file, quoted (they may be any hashable value)."""
+    keys = [key for _, key in zip(range(8), mapping)]
+    return ", ".join(quote(key, 30) for key in keys) + (", ..." if len(mapping) > len(keys) else "")
+
+
 def _as_array(value: Any, where: str, name: str) -> np.ndarray:
     """A float32 numpy array from a tensor or numpy record."""
     if isinstance(value, TensorRecord):
@@ -69,9 +76,9 @@ def _as_array(value: Any, where: str, name: str) -> np.ndarray:
     elif isinstance(value, NdarrayRecord) and value.array is not None:
         array = value.array
     else:
-        raise _fail(where, f"{name} is not a tensor")
+        raise _fail(where, f"{quote(name)} is not a tensor")
     if array.dtype.kind not in "fiub":
-        raise _fail(where, f"{name} has non-numeric data")
+        raise _fail(where, f"{quote(name)} has non-numeric data")
     return np.asarray(array, dtype=np.float32, order="C")
 
 
@@ -98,21 +105,21 @@ def _flatten(record: PersistentRecord, where: str) -> tuple[dict[str, TensorReco
         for slot in ("_parameters", "_buffers"):
             entries = state.get(slot, {})
             if not isinstance(entries, dict):
-                raise _fail(where, f"{prefix}{slot} of a {node.class_name} is not a mapping")
+                raise _fail(where, f"{quote(prefix + slot)} of a {quote(node.class_name)} is not a mapping")
             for name, value in entries.items():
                 if value is None:
                     continue
                 if not isinstance(name, str) or not isinstance(value, TensorRecord):
-                    raise _fail(where, f"{prefix}{name!s} of a {node.class_name} is not a tensor")
+                    raise _fail(where, f"{quote(prefix)}{quote(name)} of a {quote(node.class_name)} is not a tensor")
                 tensors[prefix + name] = value
         children = state.get("_modules", {})
         if not isinstance(children, dict):
-            raise _fail(where, f"{prefix}_modules of a {node.class_name} is not a mapping")
+            raise _fail(where, f"{quote(prefix)}_modules of a {quote(node.class_name)} is not a mapping")
         for name, child in children.items():
             if child is None:
                 continue
             if not isinstance(name, str) or not isinstance(child, PersistentRecord):
-                raise _fail(where, f"{prefix}{name!s} is a module of unknown kind (not a persistent NVlabs class)")
+                raise _fail(where, f"{quote(prefix)}{quote(name)} is a module of unknown kind (not a persistent NVlabs class)")
             stack.append((f"{prefix}{name}.", child, depth + 1))
     return tensors, records
 
@@ -134,7 +141,7 @@ def _number_or_none(value: Any, where: str, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(where, f"setting {name} = {value!r} is not a number")
+        raise _fail(where, f"setting {quote(name)} = {quote(value)} is not a number")
     return float(value)
 
 
@@ -144,7 +151,7 @@ def _check_lrelu(records: dict[str, PersistentRecord], where: str) -> None:
         is_mapping_fc = path.startswith("mapping.fc")
         is_synthesis_conv = re.fullmatch(r"synthesis\.b\d+\.conv[01]", path) is not None
         if found and (is_mapping_fc or is_synthesis_conv) and activation != "lrelu":
-            raise _fail(where, f"{path} uses activation {activation!r}; only leaky ReLU StyleGAN2 models are supported")
+            raise _fail(where, f"{quote(path)} uses activation {quote(activation)}; only leaky ReLU StyleGAN2 models are supported")
 
 
 def nvlabs_pytorch(top: Any, where: str) -> Converted:
@@ -155,7 +162,7 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
     if network is None:
         if "D" in top:
             raise _fail(where, "file holds only a discriminator (D), no generator", "use a snapshot that contains G_ema (network-snapshot-*.pkl)")
-        keys = ", ".join(sorted(str(k) for k in top)[:8])
+        keys = _some_keys(top)
         raise _fail(where, f"no generator in this pickle (keys: {keys})")
     generator = top[network]
     if not isinstance(generator, PersistentRecord):
@@ -165,7 +172,7 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
     if "SynthesisInput" in class_names or "synthesis.input.freqs" in tensors:
         raise _fail(where, STYLEGAN3_NOT_SUPPORTED, "use a StyleGAN2 model (stylegan2-ada-pytorch, or the stylegan3 repo with --cfg=stylegan2)")
     if "synthesis.b4.const" not in tensors:
-        raise _fail(where, f"{network} is not a StyleGAN2 generator (no synthesis.b4.const; classes: {', '.join(sorted(class_names))})")
+        raise _fail(where, f"{network} is not a StyleGAN2 generator (no synthesis.b4.const; classes: {quote(sorted(class_names)[:6], 200)})")
 
     kwargs = generator.state.get("_init_kwargs")
     if not isinstance(kwargs, dict):
@@ -185,7 +192,7 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
         array = _as_array(value, where, name)
         if name.endswith("resample_filter"):
             if array.shape != (4, 4) or not np.allclose(array, BLUR_FILTER, atol=1e-6):
-                raise _fail(where, f"{name} is not the [1,3,3,1] blur filter; other resampling filters are not supported")
+                raise _fail(where, f"{quote(name)} is not the [1,3,3,1] blur filter; other resampling filters are not supported")
             continue
         arrays[name] = array
 
@@ -262,7 +269,7 @@ def _tf_variables(network: TFNetworkRecord, where: str, prefix: str = "", depth:
         raise _fail(where, "TensorFlow network state is malformed")
     version = state.get("version")
     if version not in (2, 3, 4):
-        raise _fail(where, f"TensorFlow network format version {version!r} is not supported (2, 3 or 4)")
+        raise _fail(where, f"TensorFlow network format version {quote(version)} is not supported (2, 3 or 4)")
     variables: dict[str, np.ndarray] = {}
     raw = state.get("variables")
     if not isinstance(raw, list):
@@ -285,7 +292,7 @@ def _tf_variables(network: TFNetworkRecord, where: str, prefix: str = "", depth:
         raise _fail(where, "TensorFlow network components are malformed")
     for name, component in components.items():
         if not isinstance(name, str) or not isinstance(component, TFNetworkRecord):
-            raise _fail(where, f"TensorFlow component {name!s} is not a network")
+            raise _fail(where, f"TensorFlow component {quote(name)} is not a network")
         child_vars, child_settings = _tf_variables(component, where, f"{prefix}{name}/", depth + 1)
         variables.update(child_vars)
         for key, value in child_settings.items():
@@ -354,7 +361,7 @@ def nvlabs_tensorflow(top: Any, where: str) -> Converted:
     if any("LabelConcat" in name for name in names):
         raise _fail(where, "conditional StyleGAN2-TF models (LabelConcat) are not supported", "use an unconditional model, or a StyleGAN2-ADA one")
     if "G_synthesis_stylegan2" not in str(settings.get("synthesis_func", "G_synthesis_stylegan2")):
-        raise _fail(where, f"synthesis network {settings.get('synthesis_func')!r} is not StyleGAN2's", "use a config-e or config-f model")
+        raise _fail(where, f"synthesis network {quote(settings.get('synthesis_func'))} is not StyleGAN2's", "use a config-e or config-f model")
     arrays: dict[str, np.ndarray] = {}
     unknown: list[str] = []
     for name in sorted(variables):
@@ -366,18 +373,18 @@ def nvlabs_tensorflow(top: Any, where: str) -> Converted:
         if renamed is not None:
             arrays[renamed[0]] = np.asarray(renamed[1], dtype=np.float32, order="C")
     if unknown:
-        raise _fail(where, f"TensorFlow variables with no StyleGAN2 meaning: {', '.join(unknown[:5])}")
+        raise _fail(where, f"TensorFlow variables with no StyleGAN2 meaning: {', '.join(quote(name) for name in unknown[:5])}")
 
     notes = []
     for key, expected in (("nonlinearity", "lrelu"), ("mapping_nonlinearity", "lrelu"), ("normalize_latents", True)):
         if key in settings and settings[key] != expected:
-            raise _fail(where, f"TensorFlow setting {key} = {settings[key]!r} is not supported (only {expected!r})")
+            raise _fail(where, f"TensorFlow setting {key} = {quote(settings[key])} is not supported (only {expected!r})")
     kernel = settings.get("resample_kernel", [1, 3, 3, 1])
     if not isinstance(kernel, (list, tuple)) or list(kernel) != [1, 3, 3, 1]:
-        raise _fail(where, f"resample_kernel {kernel!r} is not supported (only [1, 3, 3, 1])")
+        raise _fail(where, f"resample_kernel {quote(kernel)} is not supported (only [1, 3, 3, 1])")
     lr = _number_or_none(settings.get("mapping_lrmul", DEFAULT_MAPPING_LR), where, "mapping_lrmul")
     if lr is None or lr <= 0:
-        raise _fail(where, f"mapping_lrmul {lr!r} must be a positive number")
+        raise _fail(where, f"mapping_lrmul {quote(lr)} must be a positive number")
     if "mapping_lrmul" not in settings:
         notes.append(f"mapping_lrmul not recorded; assumed {DEFAULT_MAPPING_LR}")
     conv_clamp = _number_or_none(settings.get("conv_clamp"), where, "conv_clamp")
@@ -386,7 +393,7 @@ def nvlabs_tensorflow(top: Any, where: str) -> Converted:
     known = {"latent_size", "label_size", "dlatent_size", "resolution", "num_channels", "mapping_layers", "mapping_lrmul",
              "nonlinearity", "mapping_nonlinearity", "normalize_latents", "resample_kernel", "conv_clamp", "architecture"}
     for key in sorted(set(settings) - known - _TF_IGNORED_KWARGS):
-        notes.append(f"TensorFlow setting {key} = {settings[key]!r} not recognised (ignored)")
+        notes.append(f"TensorFlow setting {quote(key)} = {quote(settings[key])} not recognised (ignored)")
     declared = {}
     for tf_key, key in (("latent_size", "z_dim"), ("label_size", "c_dim"), ("dlatent_size", "w_dim"),
                         ("resolution", "img_resolution"), ("num_channels", "img_channels"), ("architecture", "architecture")):
@@ -430,7 +437,7 @@ def _rosinality_rename(name: str, value: np.ndarray) -> tuple[str, np.ndarray] |
         prefix = f"synthesis.b{8 * 2 ** int(match[3])}.torgb"
     if leaf in ("conv.blur.kernel", "upsample.kernel"):
         if value.shape != (4, 4) or not np.allclose(value, ROSINALITY_UP_KERNEL, atol=1e-6):
-            raise ValueError(f"{name} is not the [1,3,3,1] up-sampling kernel")
+            raise ValueError(f"{quote(name)} is not the [1,3,3,1] up-sampling kernel")
         return None
     if leaf == "conv.weight":
         return f"{prefix}.weight", value.reshape(value.shape[1:])
@@ -454,7 +461,7 @@ def rosinality(top: Any, where: str) -> Converted:
     elif "d" in top:
         raise _fail(where, "checkpoint holds no g_ema generator", "use a checkpoint saved by rosinality's train.py or convert_weight.py")
     else:
-        keys = ", ".join(sorted(str(k) for k in top)[:8])
+        keys = _some_keys(top)
         raise _fail(where, f"not a rosinality StyleGAN2 checkpoint (keys: {keys})")
     if not isinstance(state, dict):
         raise _fail(where, "g_ema is not a state dict")
@@ -473,7 +480,7 @@ def rosinality(top: Any, where: str) -> Converted:
         if renamed is not None:
             arrays[renamed[0]] = np.asarray(renamed[1], dtype=np.float32, order="C")
     if unknown:
-        raise _fail(where, f"g_ema entries with no StyleGAN2 meaning: {', '.join(sorted(unknown)[:5])}",
+        raise _fail(where, f"g_ema entries with no StyleGAN2 meaning: {', '.join(quote(name) for name in sorted(unknown)[:5])}",
                     "SWAGAN and other variants are not supported; use a plain rosinality StyleGAN2 checkpoint")
     if "latent_avg" in top and top["latent_avg"] is not None:
         arrays["mapping.w_avg"] = _as_array(top["latent_avg"], where, "latent_avg").reshape(-1)
@@ -488,7 +495,7 @@ def rosinality(top: Any, where: str) -> Converted:
     if isinstance(args, NamespaceRecord) and "lr_mlp" in args.values:
         lr = _number_or_none(args.values["lr_mlp"], where, "args.lr_mlp")
         if lr is None or lr <= 0:
-            raise _fail(where, f"args.lr_mlp {lr!r} must be a positive number")
+            raise _fail(where, f"args.lr_mlp {quote(lr)} must be a positive number")
     else:
         notes.append(f"mapping learning-rate multiplier (lr_mlp) not recorded; assumed rosinality's default {DEFAULT_MAPPING_LR}")
     return Converted(family="rosinality", network=network, arrays=arrays, mapping_lr_multiplier=lr, conv_clamp=None,
@@ -506,7 +513,7 @@ def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig:
 
     def shape(name: str, ndim: int) -> tuple[int, ...]:
         if name not in shapes:
-            raise _fail(where, f"missing tensor {name}")
+            raise _fail(where, f"missing tensor {quote(name)}")
         if len(shapes[name]) != ndim:
             raise _fail(where, f"{name} has shape {shapes[name]}, expected {ndim} dimensions")
         return shapes[name]
@@ -544,7 +551,7 @@ def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig:
     derived = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=img_channels, architecture=architecture)
     for key, value in converted.declared.items():
         if key in derived and value != derived[key]:
-            raise _fail(where, f"file says {key} = {value!r} but its tensors say {derived[key]!r}", "the file is inconsistent or corrupted; download it again")
+            raise _fail(where, f"file says {key} = {quote(value)} but its tensors say {derived[key]!r}", "the file is inconsistent or corrupted; download it again")
     return GeneratorConfig(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=img_channels,
                            channels=channels, mapping_layers=layers, embed_features=embed_features or None,
                            layer_features=layer_features, mapping_lr_multiplier=converted.mapping_lr_multiplier,
