@@ -1,9 +1,9 @@
 """The StyleGAN frame model: a user's StyleGAN2 file behind the FrameModel contract.
 
 ``StyleGANModel(weights)`` loads the file through the safe loader (no NVlabs code, nothing
-from the file executed). ``render({"ws": (B, num_ws, w_dim)})`` returns uint8 frames
+from the file executed), blended with a second model when ``gan.blend`` asks. ``render({"ws": (B, num_ws, w_dim)})`` returns uint8 frames
 (B, H, W, 3). ``identity`` names everything that fixes the pixels: the weights file's
-SHA-256, the noise mode and the version of our generator's arithmetic.
+SHA-256 (and the blend's), the noise mode and the version of our generator's arithmetic.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ class StyleGANModel:
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
     noise_mode : str
         ``"const"`` (default) or ``"none"`` (``stylegan.noise_mode``).
+    blend : BlendSpec or None
+        A second model whose synthesis blocks are swapped in or mixed (``gan.blend``).
     """
 
     name = "stylegan"
     latent_keys = ("ws",)
 
-    def __init__(self, weights: str | Path, *, device: str = "auto", noise_mode: str = "const"):
+    def __init__(self, weights: str | Path, *, device: str = "auto", noise_mode: str = "const", blend=None):
         import torch
 
         from dreamreel.gan.stylegan.loader import load_generator
@@ -47,11 +49,13 @@ class StyleGANModel:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
         self.noise_mode = noise_mode
-        self.generator, self.info = load_generator(weights, device=device)
+        self.generator, self.info = load_generator(weights, device=device, blend=blend)
         self.size_px = self.info.resolution
         self.num_ws = self.generator.num_ws
         self.w_dim = self.generator.w_dim
-        self.identity = f"stylegan-{self.info.sha256[:16]}-{noise_mode}-g{GENERATOR_VERSION}"
+        # The blend (B's hash and the swap or mix) is part of the identity, so segments
+        # rendered with another blend, or none, are never reused.
+        self.identity = f"stylegan-{self.info.identity}-{noise_mode}-g{GENERATOR_VERSION}"
 
     def ws_from_features(self, features: Mapping[str, Any], *, params: Mapping[str, Any], fps: float,
                          where: str = "features.npz") -> np.ndarray:

@@ -27,7 +27,7 @@ import struct
 import traceback
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import numpy as np
 
 from dreamreel.core.errors import DreamreelError
 from dreamreel.gan.stylegan import formats
+from dreamreel.gan.stylegan.blend import BlendSpec, blend_arrays, check_blendable
 from dreamreel.gan.stylegan.network import GeneratorConfig
 from dreamreel.gan.stylegan.quoting import one_line, quote
 from dreamreel.gan.stylegan.safe_pickle import (
@@ -83,6 +84,8 @@ class ModelInfo:
     config: GeneratorConfig
     w_avg_source: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    blend: BlendSpec | None = None
+    blend_sha256: str | None = None
 
     @property
     def resolution(self) -> int:
@@ -112,8 +115,16 @@ class ModelInfo:
             f"channels      {channels}",
             f"w_avg         {self.w_avg_source}",
         ]
+        if self.blend is not None:
+            lines.append(f"blend         with {self.blend.path} (sha256 {self.blend_sha256}), {self.blend.describe()}")
         lines += [f"note          {note}" for note in self.notes]
         return lines
+
+    @property
+    def identity(self) -> str:
+        """What fixes the generator's tensors: the file's hash, and the blend's when there is one."""
+        own = self.sha256[:16]
+        return own if self.blend is None or self.blend_sha256 is None else f"{own}-blend-{self.blend.identity(self.blend_sha256)}"
 
 
 def _kind_of(mode: int) -> str:
@@ -323,8 +334,24 @@ def build_generator(config: GeneratorConfig, arrays: dict[str, np.ndarray], wher
     return generator
 
 
-def load_generator(path: str | Path, *, device: str = "cpu"):
-    """Load a StyleGAN2 generator from a .pkl or .pt file.
+def inspect_blend(path: str | Path, blend: BlendSpec) -> tuple[ModelInfo, formats.Converted]:
+    """Read A (``path``) and B (``blend.path``) and return A's info with the blended tensors.
+
+    Each file is read by :func:`inspect_model` (each error names its own file); then the
+    pair is checked (one line naming every difference) and blended.
+    """
+    info, converted = inspect_model(path)
+    info_b, converted_b = inspect_model(blend.path)
+    check_blendable(info.config, info_b.config, where=blend.where, path_b=blend.path)
+    arrays = blend_arrays(info.config, converted.arrays, converted_b.arrays, blend)
+    blended = formats.Converted(family=converted.family, network=converted.network, arrays=arrays,
+                                mapping_lr_multiplier=converted.mapping_lr_multiplier, conv_clamp=converted.conv_clamp,
+                                w_avg_in_file=converted.w_avg_in_file, declared=converted.declared, notes=converted.notes)
+    return replace(info, blend=blend, blend_sha256=info_b.sha256), blended
+
+
+def load_generator(path: str | Path, *, device: str = "cpu", blend: BlendSpec | None = None):
+    """Load a StyleGAN2 generator from a .pkl or .pt file, optionally blended with a second one.
 
     Parameters
     ----------
@@ -333,6 +360,9 @@ def load_generator(path: str | Path, *, device: str = "cpu"):
         TensorFlow pickle, or rosinality checkpoint.
     device : str
         torch device for the returned module (``"cpu"``, ``"cuda"``).
+    blend : BlendSpec or None
+        A second model of the same configuration to blend with (see :mod:`.blend`); its
+        synthesis blocks are swapped in or mixed, the mapping stays this file's.
 
     Returns
     -------
@@ -345,6 +375,6 @@ def load_generator(path: str | Path, *, device: str = "cpu"):
         For a missing, empty, truncated, corrupted, malicious, discriminator-only,
         StyleGAN3 or otherwise unsupported file.
     """
-    info, converted = inspect_model(path)
+    info, converted = inspect_model(path) if blend is None else inspect_blend(path, blend)
     generator = build_generator(info.config, converted.arrays, str(path))
     return generator.to(device), info
