@@ -1,7 +1,7 @@
 """Prints what the safe loader finds in a StyleGAN model file (writes no file).
 
-Input: a StyleGAN2 generator file — an NVlabs .pkl (stylegan2-ada-pytorch, the stylegan3
-repository with cfg stylegan2, or TensorFlow StyleGAN2/ADA) or a rosinality .pt.
+Input: a StyleGAN generator file — an NVlabs .pkl (stylegan2-ada-pytorch, the stylegan3
+repository: StyleGAN3 t or r, or cfg stylegan2; TensorFlow StyleGAN2/ADA) or a rosinality .pt.
 Output: family, container, resolution, z/w sizes, num_ws, conditioning and settings on
 stdout. Nothing in the file is executed. With --blend-with, the blend gan.blend would make
 (checked, and rendered with --build). Params keys: none.

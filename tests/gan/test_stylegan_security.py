@@ -17,7 +17,16 @@ import torch
 from dreamreel.core.errors import DreamreelError
 from dreamreel.gan.stylegan.loader import load_generator
 from dreamreel.gan.stylegan.safe_pickle import LEGACY_TORCH_PREFIX
-from stylegan_fixtures import tiny_config, tiny_generator, write_nvlabs_pytorch, write_nvlabs_tensorflow, write_rosinality
+from stylegan_fixtures import (
+    tiny_config,
+    tiny_config3,
+    tiny_generator,
+    tiny_generator3,
+    write_nvlabs_pytorch,
+    write_nvlabs_stylegan3,
+    write_nvlabs_tensorflow,
+    write_rosinality,
+)
 
 
 def _reduce_call(module: str, name: str, argument: bytes | str) -> bytes:
@@ -138,7 +147,7 @@ def test_torch_checkpoint_with_payload(tmp_path, legacy):
 # Random corruption: never a crash, never an import, never code, never an internal error
 # ---------------------------------------------------------------------------------------
 
-FUZZ_KINDS = ("nvlabs-pytorch", "nvlabs-tensorflow", "rosinality-legacy", "rosinality-zip")
+FUZZ_KINDS = ("nvlabs-pytorch", "nvlabs-stylegan3", "nvlabs-tensorflow", "rosinality-legacy", "rosinality-zip")
 FUZZ_SECONDS = 1.5  # per kind; the sequence is seeded, so a slower machine runs a prefix of it
 FUZZ_MIN_CASES = 40
 
@@ -149,6 +158,8 @@ def _fixture(kind, directory):
         return write_nvlabs_pytorch(directory / "model.pkl", generator)
     if kind == "nvlabs-tensorflow":
         return write_nvlabs_tensorflow(directory / "model.pkl", generator)
+    if kind == "nvlabs-stylegan3":
+        return write_nvlabs_stylegan3(directory / "model.pkl", tiny_generator3(tiny_config3()))
     return write_rosinality(directory / "model.pt", generator, legacy=kind == "rosinality-legacy")
 
 

@@ -1,4 +1,4 @@
-"""The StyleGAN frame model: a user's StyleGAN2 file behind the FrameModel contract.
+"""The StyleGAN frame model: a user's StyleGAN2 or StyleGAN3 file behind the FrameModel contract.
 
 ``StyleGANModel(weights)`` loads the file through the safe loader (no NVlabs code, nothing
 from the file executed), blended with a second model when ``gan.blend`` asks. ``render({"ws": (B, num_ws, w_dim)})`` returns uint8 frames
@@ -21,7 +21,7 @@ GENERATOR_VERSION = 1
 
 
 class StyleGANModel:
-    """FrameModel for StyleGAN2 generators (.pkl from NVlabs, .pt from rosinality).
+    """FrameModel for StyleGAN2 and StyleGAN3 generators (.pkl from NVlabs, .pt from rosinality).
 
     Parameters
     ----------

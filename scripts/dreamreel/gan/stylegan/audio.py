@@ -60,11 +60,15 @@ def validate_features(features: Mapping[str, Any], *, where: str) -> int:
     return frames
 
 
-def layer_groups(resolution: int, *, coarse_max_px: int, middle_max_px: int) -> np.ndarray:
-    """Group index (0 coarse, 1 middle, 2 fine) of each w, shape (num_ws,), from the layer resolutions."""
+def layer_groups(resolution: int, *, coarse_max_px: int, middle_max_px: int, pixels=None) -> np.ndarray:
+    """Group index (0 coarse, 1 middle, 2 fine) of each w, shape (num_ws,), from the layer resolutions.
+
+    ``pixels`` gives each w's resolution directly (StyleGAN3: each layer's sampling rate);
+    by default StyleGAN2's two ws per resolution.
+    """
     from dreamreel.gan.stylegan.network import ws_resolutions
 
-    pixels = np.asarray(ws_resolutions(resolution))
+    pixels = np.asarray(ws_resolutions(resolution) if pixels is None else pixels)
     return np.where(pixels <= coarse_max_px, 0, np.where(pixels <= middle_max_px, 1, 2))
 
 
@@ -178,7 +182,9 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
     weights /= weights.sum(axis=1, keepdims=True)
     base = (weights @ anchors).astype(np.float32)  # (N, w_dim)
 
-    groups = layer_groups(generator.img_resolution, coarse_max_px=params["coarse_max_px"], middle_max_px=params["middle_max_px"])
+    ws_pixels = getattr(generator.synthesis, "ws_pixels", None)  # StyleGAN3 tells its layers' rates
+    groups = layer_groups(generator.img_resolution, coarse_max_px=params["coarse_max_px"], middle_max_px=params["middle_max_px"],
+                          pixels=ws_pixels() if ws_pixels else None)
     ws = np.repeat(base[:, None, :], generator.num_ws, axis=1)
     for group, (band, gain) in enumerate((("band_low", "low_gain"), ("band_mid", "mid_gain"), ("band_high", "high_gain"))):
         layers = np.flatnonzero(groups == group)

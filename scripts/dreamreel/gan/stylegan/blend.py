@@ -89,6 +89,9 @@ class BlendSpec:
 
 def check_blendable(config_a: GeneratorConfig, config_b: GeneratorConfig, *, where: str, path_b: str) -> None:
     """Refuse, in one line naming every difference, two generators whose synthesis tensors cannot be mixed."""
+    if not isinstance(config_a, GeneratorConfig) or not isinstance(config_b, GeneratorConfig):
+        raise DreamreelError(f"{where}.with", "blending is implemented for two StyleGAN2 models; one of these is StyleGAN3",
+                             "blend two StyleGAN2 models, or remove gan.blend")
     differences = []
     for name in _SHAPE_FIELDS:
         a, b = getattr(config_a, name), getattr(config_b, name)

@@ -29,12 +29,12 @@ import numpy as np
 
 from dreamreel.core.errors import DreamreelError
 from dreamreel.gan.stylegan.network import GeneratorConfig, block_resolutions
+from dreamreel.gan.stylegan.network3 import StyleGAN3Config, layer_plan
 from dreamreel.gan.stylegan.quoting import quote
 from dreamreel.gan.stylegan.safe_pickle import AttrDict, NamespaceRecord, NdarrayRecord, PersistentRecord, TensorRecord, TFNetworkRecord
 
 DEFAULT_MAPPING_LR = 0.01
 BLUR_FILTER = np.outer([1.0, 3.0, 3.0, 1.0], [1.0, 3.0, 3.0, 1.0]) / 64.0
-STYLEGAN3_NOT_SUPPORTED = "StyleGAN3 (config t/r) is not supported yet"
 
 
 @dataclass
@@ -55,9 +55,10 @@ class Converted:
     w_avg_in_file: bool = True
     declared: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    stylegan3: StyleGAN3Config | None = None
 
 
-def _fail(where: str, problem: str, fix: str = "check that this is a StyleGAN2 generator file (.pkl from NVlabs, .pt from rosinality)") -> DreamreelError:
+def _fail(where: str, problem: str, fix: str = "check that this is a StyleGAN2 or StyleGAN3 generator file (.pkl from NVlabs, .pt from rosinality)") -> DreamreelError:
     return DreamreelError(where, problem, fix)
 
 
@@ -170,7 +171,7 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
     tensors, records = _flatten(generator, where)
     class_names = {record.class_name for record in records.values()}
     if "SynthesisInput" in class_names or "synthesis.input.freqs" in tensors:
-        raise _fail(where, STYLEGAN3_NOT_SUPPORTED, "use a StyleGAN2 model (stylegan2-ada-pytorch, or the stylegan3 repo with --cfg=stylegan2)")
+        return _nvlabs_stylegan3(generator, tensors, records, network, where)
     if "synthesis.b4.const" not in tensors:
         raise _fail(where, f"{network} is not a StyleGAN2 generator (no synthesis.b4.const; classes: {quote(sorted(class_names)[:6], 200)})")
 
@@ -245,6 +246,111 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
         declared["architecture"] = synthesis_kwargs["architecture"]
     return Converted(family=family, network=network, arrays=arrays, mapping_lr_multiplier=lrs.pop(),
                      conv_clamp=conv_clamp, w_avg_in_file="mapping.w_avg" in arrays, declared=declared, notes=notes)
+
+
+# The StyleGAN3 synthesis settings a file may record, with the defaults of NVlabs'
+# constructors; config r is recorded as conv_kernel 1 and use_radial_filters True.
+_STYLEGAN3_SETTINGS: dict[str, tuple[type, Any]] = {
+    "channel_base": (int, 32768), "channel_max": (int, 512), "num_layers": (int, 14), "num_critical": (int, 2),
+    "first_cutoff": (float, 2.0), "first_stopband": (float, 2**2.1), "last_stopband_rel": (float, 2**0.3),
+    "margin_size": (int, 10), "output_scale": (float, 0.25), "conv_kernel": (int, 3), "filter_size": (int, 6),
+    "lrelu_upsampling": (int, 2), "use_radial_filters": (bool, False),
+}
+
+
+def _nvlabs_stylegan3(generator: PersistentRecord, tensors: dict[str, TensorRecord], records: dict[str, PersistentRecord],
+                      network: str, where: str) -> Converted:
+    """A StyleGAN3 (t or r) generator: settings from the synthesis record, then the generator's, then the defaults.
+
+    The layer list the settings imply (names carry each layer's size and channels) must
+    equal the file's own, in order, and each layer's stored filter sizes, padding and
+    factors must agree with it: a strong check that the settings were read right.
+    """
+    kwargs = _plain(generator.state.get("_init_kwargs"))
+    synthesis = records.get("synthesis")
+    if not isinstance(kwargs, dict) or synthesis is None:
+        raise _fail(where, f"{network} has no constructor settings or synthesis network")
+    synthesis_kwargs = _plain(synthesis.state.get("_init_kwargs"))
+    synthesis_kwargs = synthesis_kwargs if isinstance(synthesis_kwargs, dict) else {}
+    settings: dict[str, Any] = {}
+    for key, (kind, default) in _STYLEGAN3_SETTINGS.items():
+        value = synthesis_kwargs.get(key, kwargs.get(key, default))
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise _fail(where, f"setting {key} = {quote(value)} is not true or false")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
+                raise _fail(where, f"setting {key} = {quote(value)} is not a whole number")
+            value = int(value)
+        else:
+            value = _number_or_none(value, where, key)
+            if value is None or value <= 0:
+                raise _fail(where, f"setting {key} = {quote(value)} must be a positive number")
+        settings[key] = value
+    clamp_found, clamp = _record_setting(synthesis, "conv_clamp")
+    if not clamp_found:
+        clamp = kwargs.get("conv_clamp", 256)
+    conv_clamp = _number_or_none(clamp, where, "conv_clamp")
+    if not 1 <= settings["num_critical"] < settings["num_layers"] <= 64 or settings["conv_kernel"] not in (1, 3):
+        raise _fail(where, f"StyleGAN3 settings out of range: num_layers {settings['num_layers']}, num_critical "
+                           f"{settings['num_critical']}, conv_kernel {settings['conv_kernel']}")
+
+    arrays = {name: _as_array(value, where, name) for name, value in tensors.items()}
+    layers = 0
+    while f"mapping.fc{layers}.weight" in arrays:
+        layers += 1
+    if layers == 0 or "synthesis.input.weight" not in arrays:
+        raise _fail(where, "StyleGAN3 generator without mapping layers or synthesis input")
+    w_dim, _ = arrays[f"mapping.fc{layers - 1}.weight"].shape
+    c_dim = embed = 0
+    if "mapping.embed.weight" in arrays:
+        embed, c_dim = arrays["mapping.embed.weight"].shape
+    z_dim = arrays["mapping.fc0.weight"].shape[1] - embed
+    resolution = kwargs.get("img_resolution", synthesis_kwargs.get("img_resolution"))
+    img_channels = kwargs.get("img_channels", synthesis_kwargs.get("img_channels"))
+    if type(resolution) is not int or type(img_channels) is not int or not 16 <= resolution <= 4096 or img_channels not in (1, 3):
+        raise _fail(where, f"StyleGAN3 generator with img_resolution {quote(resolution)} and img_channels {quote(img_channels)}")
+    _check_lrelu({path: record for path, record in records.items() if path.startswith("mapping")}, where)
+    lr_found, lr = _record_setting(records.get("mapping.fc0"), "lr_multiplier")
+    if not lr_found:
+        mapping_kwargs = _plain(kwargs.get("mapping_kwargs", {}))
+        lr = mapping_kwargs.get("lr_multiplier", DEFAULT_MAPPING_LR) if isinstance(mapping_kwargs, dict) else DEFAULT_MAPPING_LR
+    lr = _number_or_none(lr, where, "mapping lr_multiplier")
+    if lr is None or lr <= 0:
+        raise _fail(where, f"mapping lr_multiplier {quote(lr)} must be positive")
+    config = StyleGAN3Config(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=img_channels,
+                             mapping_layers=layers, mapping_lr_multiplier=lr, conv_clamp=conv_clamp, **settings)
+    if z_dim < 0 or (embed and embed != w_dim):
+        raise _fail(where, "StyleGAN3 mapping network shapes are inconsistent")
+
+    _, plans = layer_plan(config)
+    children = synthesis.state.get("_modules", {})
+    stored = [name for name, child in children.items() if child is not None] if isinstance(children, dict) else []
+    expected = ["input"] + [plan.name for plan in plans]
+    if stored != expected:
+        raise _fail(where, f"StyleGAN3 layers {quote(stored[:4] + ['...'] + stored[-2:], 160)} are not the ones its settings give "
+                           f"({quote(expected[:4] + ['...'] + expected[-2:], 160)})",
+                    "the file's settings are unusual or inconsistent; dreamreel reads StyleGAN3 t and r generators")
+    for plan in plans:
+        record = records.get(f"synthesis.{plan.name}")
+        for attribute, value in (("up_factor", plan.up_factor), ("down_factor", plan.down_factor), ("conv_kernel", plan.kernel),
+                                 ("padding", list(plan.padding)), ("is_torgb", plan.is_torgb)):
+            if record is None or attribute not in record.state:
+                continue  # advisory: only checked when the file records it
+            stored_value = record.state[attribute]
+            if isinstance(stored_value, tuple):
+                stored_value = list(stored_value)
+            if stored_value != value:
+                raise _fail(where, f"layer {plan.name} stores {attribute} = {quote(record.state[attribute])}, its settings give {value}")
+        for slot, taps, radial in (("up_filter", plan.up_taps, False), ("down_filter", plan.down_taps, plan.down_radial)):
+            name = f"synthesis.{plan.name}.{slot}"
+            shape = None if taps == 1 else (taps, taps) if radial else (taps,)
+            have = arrays[name].shape if name in arrays else None
+            if have != shape:
+                raise _fail(where, f"{name} has shape {have}, the layer's settings give {shape}")
+    family = f"stylegan3-{config.config_name}"
+    return Converted(family=family, network=network, arrays=arrays, mapping_lr_multiplier=lr, conv_clamp=conv_clamp,
+                     w_avg_in_file="mapping.w_avg" in arrays, declared={}, notes=[], stylegan3=config)
 
 
 # ---------------------------------------------------------------------------------------
@@ -507,8 +613,14 @@ def rosinality(top: Any, where: str) -> Converted:
 # ---------------------------------------------------------------------------------------
 
 
-def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig:
-    """Read the generator's structure from its tensor shapes and check it against the file's own settings."""
+def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig | StyleGAN3Config:
+    """Read the generator's structure from its tensor shapes and check it against the file's own settings.
+
+    A StyleGAN3 file's structure is already known from its settings and checked layer by
+    layer; its shapes are checked when the tensors are loaded.
+    """
+    if converted.stylegan3 is not None:
+        return converted.stylegan3
     shapes = {name: array.shape for name, array in converted.arrays.items()}
 
     def shape(name: str, ndim: int) -> tuple[int, ...]:

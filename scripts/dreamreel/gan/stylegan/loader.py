@@ -1,4 +1,4 @@
-"""Load a user's StyleGAN2 file (.pkl or .pt) safely and build our generator from it.
+"""Load a user's StyleGAN2 or StyleGAN3 file (.pkl or .pt) safely and build our generator from it.
 
 The steps: open the path only if it is a regular file (a directory, a FIFO or a device is
 named as such); read its first bytes and tell the container from them (plain pickle, zip
@@ -37,6 +37,7 @@ from dreamreel.core.errors import DreamreelError
 from dreamreel.gan.stylegan import formats
 from dreamreel.gan.stylegan.blend import BlendSpec, blend_arrays, check_blendable
 from dreamreel.gan.stylegan.network import GeneratorConfig
+from dreamreel.gan.stylegan.network3 import StyleGAN3Config, layer_plan
 from dreamreel.gan.stylegan.quoting import one_line, quote
 from dreamreel.gan.stylegan.safe_pickle import (
     LEGACY_TORCH_PREFIX,
@@ -68,7 +69,7 @@ _CORRUPTION = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError
 class ModelInfo:
     """What the loader found in a model file.
 
-    ``family`` is one of ``stylegan2-ada-pytorch``, ``stylegan3-repo (cfg stylegan2)``,
+    ``family`` is one of ``stylegan2-ada-pytorch``, ``stylegan3-repo (cfg stylegan2)``, ``stylegan3-t``, ``stylegan3-r``,
     ``stylegan2-tf``, ``rosinality``; ``container`` one of ``pickle``, ``torch-zip``,
     ``torch-legacy``; ``network`` names the generator taken from the file (``G_ema``,
     ``Gs``, ``g_ema``). ``w_avg_source`` is ``file`` or ``estimated`` (mean of
@@ -81,7 +82,7 @@ class ModelInfo:
     container: str
     family: str
     network: str
-    config: GeneratorConfig
+    config: GeneratorConfig | StyleGAN3Config
     w_avg_source: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     blend: BlendSpec | None = None
@@ -99,7 +100,14 @@ class ModelInfo:
         """Human-readable lines: family, resolution, sizes, conditioning, settings."""
         c = self.config
         conditioning = f"conditional, {c.c_dim} classes" if c.c_dim else "unconditional"
-        channels = " ".join(f"{res}:{ch}" for res, ch in sorted(c.channels.items()))
+        if isinstance(c, StyleGAN3Config):
+            _, plans = layer_plan(c)
+            synthesis = (f"synthesis     StyleGAN3-{c.config_name}, {c.num_layers} layers ({c.num_critical} critically sampled), "
+                         f"conv_kernel {c.conv_kernel}, {'radial' if c.use_radial_filters else 'separable'} filters, conv_clamp {c.conv_clamp}")
+            channels = " ".join(plan.name for plan in plans)
+        else:
+            synthesis = f"synthesis     {c.architecture}, noise {'on' if c.use_noise else 'off'}, conv_clamp {c.conv_clamp}"
+            channels = " ".join(f"{res}:{ch}" for res, ch in sorted(c.channels.items()))
         lines = [
             f"file          {self.path}",
             f"sha256        {self.sha256}",
@@ -111,8 +119,8 @@ class ModelInfo:
             f"num_ws        {c.num_ws}",
             f"conditioning  {conditioning} (c_dim {c.c_dim})",
             f"mapping       {c.mapping_layers} layers, lr multiplier {c.mapping_lr_multiplier:g}",
-            f"synthesis     {c.architecture}, noise {'on' if c.use_noise else 'off'}, conv_clamp {c.conv_clamp}",
-            f"channels      {channels}",
+            synthesis,
+            f"{'layers' if isinstance(c, StyleGAN3Config) else 'channels':<14}{channels}",
             f"w_avg         {self.w_avg_source}",
         ]
         if self.blend is not None:
@@ -294,13 +302,21 @@ def inspect_model(path: str | Path) -> tuple[ModelInfo, formats.Converted]:
     return info, converted
 
 
-def build_generator(config: GeneratorConfig, arrays: dict[str, np.ndarray], where: str):
+def build_generator(config: GeneratorConfig | StyleGAN3Config, arrays: dict[str, np.ndarray], where: str):
     """Our generator with exactly these tensors: missing, unexpected or misshapen ones are errors."""
     import torch
 
     from dreamreel.gan.stylegan.network import Generator
+    from dreamreel.gan.stylegan.network3 import Generator3
 
-    generator = Generator(config)
+    if isinstance(config, StyleGAN3Config):
+        # The file's own filters: nothing is designed (no scipy, no version drift).
+        _, plans = layer_plan(config)
+        filters = {plan.name: (arrays.get(f"synthesis.{plan.name}.up_filter"), arrays.get(f"synthesis.{plan.name}.down_filter"))
+                   for plan in plans}
+        generator = Generator3(config, filters=filters)
+    else:
+        generator = Generator(config)
     expected = generator.state_dict()
     estimate_w_avg = "mapping.w_avg" not in arrays
     provided = set(arrays) | ({"mapping.w_avg"} if estimate_w_avg else set())
@@ -313,7 +329,8 @@ def build_generator(config: GeneratorConfig, arrays: dict[str, np.ndarray], wher
         if unexpected:
             # These names come from the file.
             parts.append(f"unexpected {', '.join(quote(name, 40) for name in unexpected[:5])}" + (" ..." if len(unexpected) > 5 else ""))
-        raise DreamreelError(where, f"tensors do not form a StyleGAN2 generator: {'; '.join(parts)}",
+        kind = "StyleGAN3" if isinstance(config, StyleGAN3Config) else "StyleGAN2"
+        raise DreamreelError(where, f"tensors do not form a {kind} generator: {'; '.join(parts)}",
                              "the file is incomplete, or a variant dreamreel does not support")
     for name, array in arrays.items():
         if tuple(array.shape) != tuple(expected[name].shape):
@@ -351,7 +368,7 @@ def inspect_blend(path: str | Path, blend: BlendSpec) -> tuple[ModelInfo, format
 
 
 def load_generator(path: str | Path, *, device: str = "cpu", blend: BlendSpec | None = None):
-    """Load a StyleGAN2 generator from a .pkl or .pt file, optionally blended with a second one.
+    """Load a StyleGAN2 or StyleGAN3 generator from a .pkl or .pt file, optionally blended with a second one.
 
     Parameters
     ----------
@@ -372,8 +389,8 @@ def load_generator(path: str | Path, *, device: str = "cpu", blend: BlendSpec | 
     Raises
     ------
     DreamreelError
-        For a missing, empty, truncated, corrupted, malicious, discriminator-only,
-        StyleGAN3 or otherwise unsupported file.
+        For a missing, empty, truncated, corrupted, malicious, discriminator-only or
+        otherwise unsupported file, and for a blend of mismatched models.
     """
     info, converted = inspect_model(path) if blend is None else inspect_blend(path, blend)
     generator = build_generator(info.config, converted.arrays, str(path))

@@ -1,4 +1,4 @@
-"""gan.blend through the real Makefile: a blended StyleGAN renders the piece end to end.
+"""StyleGAN variants through the real Makefile: a blend, and StyleGAN3, render the piece end to end.
 
 The blend changes the pictures, never the walk: editing it reruns the render, not
 latents.py, and the segments of another blend are not reused (the blend is part of the
@@ -37,3 +37,14 @@ def test_blended_stylegan_renders_the_piece_end_to_end(tmp_path):
     make(tmp_path, "gan")
     second = {segment for segment in (tmp_path / "build/gan/segments.json").read_text().split('"') if segment.endswith(".mkv")}
     assert first and second and not first & second
+
+
+def test_stylegan3_renders_the_piece_end_to_end(tmp_path):
+    from stylegan_fixtures import tiny_config3, tiny_generator3, write_nvlabs_stylegan3
+
+    write_nvlabs_stylegan3(tmp_path / "sg3.pkl", tiny_generator3(tiny_config3(config="r", resolution=32)))
+    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
+    (tmp_path / "params.yaml").write_text(PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", "gan: {model: stylegan, weights: sg3.pkl, segment_s: 1.0}"))
+    make(tmp_path, "video")
+    assert probe(tmp_path / "build/gan/frames.mkv").startswith("video,32,32,10/1")
+    assert "video,1920,1080,10/1" in probe(tmp_path / "out/tiny.mp4")
