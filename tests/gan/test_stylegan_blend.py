@@ -115,7 +115,7 @@ def test_channel_widths_are_named(pair, tmp_path):
 
 def test_swap_must_name_a_block_below_the_top(pair):
     config, a, b, path_a, path_b = pair
-    with pytest.raises(DreamreelError, match="16 is not a block below this model's 16 px — use one of 4, 8"):
+    with pytest.raises(DreamreelError, match="16 is not a layer resolution below this model's top — use one of 4, 8"):
         load_generator(path_a, blend=BlendSpec(str(path_b), swap_at_px=16))
 
 
@@ -151,3 +151,30 @@ def test_info_cli_checks_and_renders_a_blend(pair, tmp_path, capsys):
     assert run_cli(stylegan_info.main, [str(path_a), "--blend-with", str(other), "--swap-at-px", "8"]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "img_resolution 16 vs 32" in err
+
+
+def test_stylegan3_pair_blends_by_sampling_rate(tmp_path):
+    from dreamreel.gan.stylegan.network3 import Generator3, layer_plan
+    from stylegan_fixtures import tiny_config3, tiny_generator3, write_nvlabs_stylegan3
+
+    config = tiny_config3(config="t", resolution=32)
+    a, b = tiny_generator3(config, seed=1), tiny_generator3(config, seed=2)
+    path_a, path_b = write_nvlabs_stylegan3(tmp_path / "a.pkl", a), write_nvlabs_stylegan3(tmp_path / "b.pkl", b)
+    input_plan, plans = layer_plan(config)
+    rates = {"input": input_plan.sampling_rate} | {plan.name: plan.out_sampling_rate for plan in plans}
+    assert sorted(set(rates.values())) == [16.0, 32.0]
+    blended, info = load_generator(path_a, blend=BlendSpec(str(path_b), swap_at_px=16))
+    expected = Generator3(config).eval()
+    state_a, state_b = a.state_dict(), b.state_dict()
+    expected.load_state_dict({name: state_b[name] if name.startswith("synthesis.") and not name.endswith("_filter")
+                              and rates[name.split(".")[1]] > 16 else tensor for name, tensor in state_a.items()})
+    ws = a.mapping(torch.randn([2, 8], generator=torch.Generator().manual_seed(3)))
+    with torch.no_grad():
+        torch.testing.assert_close(blended.synthesis(ws), expected.synthesis(ws), rtol=0, atol=1e-6)
+    assert info.identity.startswith(info.sha256[:16] + "-blend-")
+    sg2 = write_nvlabs_pytorch(tmp_path / "sg2.pkl", tiny_generator(tiny_config(resolution=32)))
+    with pytest.raises(DreamreelError, match="sg2.pkl is StyleGAN2 and gan.weights is StyleGAN3"):
+        load_generator(path_a, blend=BlendSpec(str(sg2), swap_at_px=16))
+    other = write_nvlabs_stylegan3(tmp_path / "r.pkl", tiny_generator3(tiny_config3(config="r", resolution=32)))
+    with pytest.raises(DreamreelError, match="conv_kernel 3 vs 1; use_radial_filters False vs True"):
+        load_generator(path_a, blend=BlendSpec(str(other), swap_at_px=16))

@@ -1,8 +1,10 @@
-"""Blending two StyleGAN2 generators of the same shape, resolution by resolution.
+"""Blending two StyleGAN generators of the same shape, resolution by resolution.
 
-Model A is ``gan.weights``; model B is ``gan.blend.with``. Synthesis tensors are grouped by
-the block they belong to (``synthesis.b{px}.*``: its convolutions, noise, ToRGB and skip),
-and each block is taken from A, from B, or mixed:
+Model A is ``gan.weights``; model B is ``gan.blend.with``; both StyleGAN2 or both StyleGAN3.
+Synthesis tensors are grouped by the layer they belong to, and each layer has a
+resolution: a StyleGAN2 block's (``synthesis.b{px}.*``: its convolutions, noise, ToRGB and
+skip), a StyleGAN3 layer's sampling rate (``synthesis.L{i}_*``; the Fourier input counts
+at the first rate). Each group is taken from A, from B, or mixed:
 
 * **layer swap** (``swap_at_px``): blocks at and below ``swap_at_px`` come from A, the
   rest from B. Coarse layers set layout and pose, fine layers texture and colour, so a
@@ -12,7 +14,8 @@ and each block is taken from A, from B, or mixed:
   with t read from a curve over resolution (linear in log2 px between the given points,
   flat beyond them), so the change from A to B can be gradual.
 
-The mapping network and ``w_avg`` always come from A: the walk (``latents.npz``) is made
+StyleGAN3's low-pass filters are part of the structure, not of the training, and stay
+A's. The mapping network and ``w_avg`` always come from A: the walk (``latents.npz``) is made
 by A's mapping, so a blend changes the pictures, never the walk, and editing it re-renders
 without re-walking. Blending means something when B was fine-tuned from A (they share
 the w space); the tensors only have to agree in shape, which is checked first, naming
@@ -33,10 +36,17 @@ import numpy as np
 
 from dreamreel.core.errors import DreamreelError
 from dreamreel.gan.stylegan.network import GeneratorConfig, block_resolutions
+from dreamreel.gan.stylegan.network3 import StyleGAN3Config, layer_plan
 
 _BLOCK = re.compile(r"synthesis\.b(\d+)\.")
+_LAYER3 = re.compile(r"synthesis\.(input|L\d+_\d+_\d+)\.")
+_FILTERS3 = (".up_filter", ".down_filter")
 # Everything the synthesis arithmetic depends on besides the tensor values.
 _SHAPE_FIELDS = ("img_resolution", "img_channels", "w_dim", "architecture", "use_noise", "conv_clamp")
+# For StyleGAN3: every setting but the mapping's (which always comes from A).
+_SHAPE_FIELDS3 = ("img_resolution", "img_channels", "w_dim", "channel_base", "channel_max", "num_layers", "num_critical",
+                  "first_cutoff", "first_stopband", "last_stopband_rel", "margin_size", "output_scale", "conv_kernel",
+                  "filter_size", "lrelu_upsampling", "use_radial_filters", "conv_clamp")
 
 
 @dataclass(frozen=True)
@@ -89,15 +99,16 @@ class BlendSpec:
 
 def check_blendable(config_a: GeneratorConfig, config_b: GeneratorConfig, *, where: str, path_b: str) -> None:
     """Refuse, in one line naming every difference, two generators whose synthesis tensors cannot be mixed."""
-    if not isinstance(config_a, GeneratorConfig) or not isinstance(config_b, GeneratorConfig):
-        raise DreamreelError(f"{where}.with", "blending is implemented for two StyleGAN2 models; one of these is StyleGAN3",
-                             "blend two StyleGAN2 models, or remove gan.blend")
+    if type(config_a) is not type(config_b):
+        kinds = ["StyleGAN3" if isinstance(c, StyleGAN3Config) else "StyleGAN2" for c in (config_a, config_b)]
+        raise DreamreelError(f"{where}.with", f"{Path(path_b).name} is {kinds[1]} and gan.weights is {kinds[0]}; a blend needs two of a kind",
+                             "blend two StyleGAN2 models or two StyleGAN3 models")
     differences = []
-    for name in _SHAPE_FIELDS:
+    for name in _SHAPE_FIELDS3 if isinstance(config_a, StyleGAN3Config) else _SHAPE_FIELDS:
         a, b = getattr(config_a, name), getattr(config_b, name)
         if a != b:
             differences.append(f"{name} {a} vs {b}")
-    if config_a.img_resolution == config_b.img_resolution and config_a.channels != config_b.channels:
+    if isinstance(config_a, GeneratorConfig) and config_a.img_resolution == config_b.img_resolution and config_a.channels != config_b.channels:
         differing = [f"{px} px {config_a.channels[px]} vs {config_b.channels[px]}"
                      for px in sorted(config_a.channels) if config_a.channels[px] != config_b.channels.get(px)]
         differences.append("channels " + ", ".join(differing[:4]) + (" ..." if len(differing) > 4 else ""))
@@ -106,27 +117,37 @@ def check_blendable(config_a: GeneratorConfig, config_b: GeneratorConfig, *, whe
                              "blend two models of the same configuration, e.g. one fine-tuned from the other")
 
 
-def blend_arrays(config: GeneratorConfig, arrays_a: Mapping[str, np.ndarray], arrays_b: Mapping[str, np.ndarray],
+def _layer_pixels(config: GeneratorConfig | StyleGAN3Config) -> tuple[dict[str, int], re.Pattern]:
+    """Each synthesis layer group's resolution, and the pattern that finds a tensor's group."""
+    if isinstance(config, StyleGAN3Config):
+        input_plan, plans = layer_plan(config)
+        pixels = {"input": int(input_plan.sampling_rate)} | {plan.name: int(plan.out_sampling_rate) for plan in plans}
+        return pixels, _LAYER3
+    return {str(px): px for px in block_resolutions(config.img_resolution)}, _BLOCK
+
+
+def blend_arrays(config: GeneratorConfig | StyleGAN3Config, arrays_a: Mapping[str, np.ndarray], arrays_b: Mapping[str, np.ndarray],
                  spec: BlendSpec) -> dict[str, np.ndarray]:
-    """The blended tensor dict: A's mapping and w_avg, synthesis blocks from A, B or mixed.
+    """The blended tensor dict: A's mapping and w_avg, synthesis layers from A, B or mixed.
 
     ``config`` is A's (and, after :func:`check_blendable`, B's) structure.
     """
-    resolutions = block_resolutions(config.img_resolution)
-    if spec.swap_at_px is not None and spec.swap_at_px not in resolutions[:-1]:
-        raise DreamreelError(f"{spec.where}.swap_at_px", f"{spec.swap_at_px} is not a block below this model's {config.img_resolution} px",
-                             f"use one of {', '.join(map(str, resolutions[:-1]))}")
+    pixels, pattern = _layer_pixels(config)
+    choices = sorted(set(pixels.values()))[:-1]  # swapping at the top resolution would take nothing from B
+    if spec.swap_at_px is not None and spec.swap_at_px not in choices:
+        raise DreamreelError(f"{spec.where}.swap_at_px", f"{spec.swap_at_px} is not a layer resolution below this model's top",
+                             f"use one of {', '.join(map(str, choices))}")
     blended: dict[str, np.ndarray] = {}
     for name, a in arrays_a.items():
-        match = _BLOCK.match(name)
-        if match is None:
-            blended[name] = a  # mapping network, w_avg: always A's
+        match = pattern.match(name)
+        if match is None or name.endswith(_FILTERS3):
+            blended[name] = a  # mapping network, w_avg, StyleGAN3 filters: always A's
             continue
         b = arrays_b.get(name)
         if b is None or b.shape != a.shape:
             raise DreamreelError(f"{spec.where}.with", f"tensor {name} is {'missing' if b is None else f'shaped {b.shape}, not {a.shape}'} in {Path(spec.path).name}",
                                  "blend two models of the same configuration")
-        t = spec.weight_of_b(int(match[1]))
+        t = spec.weight_of_b(pixels[match[1]])
         # asarray: a 0-d tensor (noise strength) would otherwise come out a numpy scalar.
         blended[name] = a if t == 0.0 else b if t == 1.0 else np.asarray((1.0 - t) * a + t * b, dtype=np.float32)
     return blended
