@@ -227,8 +227,8 @@ def test_stylegan3_audio_bands_follow_layer_rates(tmp_path):
     features = {name: rng.random(5, np.float32) for name in ("band_low", "band_mid", "band_high", "onset", "rms")}
     features["chroma"] = rng.random((5, 12), np.float32)
     ws = model.ws_from_features(features, params=validate_section("stylegan", STYLEGAN, {}), fps=30.0)
-    assert ws.shape == (5, 6, 8)
-    frames = model.render({"ws": ws})
+    assert ws.shape == (5, 6, 8) and model.latent_keys == ("ws", "transform")
+    frames = model.render({"ws": ws, "transform": np.repeat(np.eye(3, dtype=np.float32)[None], 5, axis=0)})
     assert frames.shape == (5, 32, 32, 3) and frames.std() > 0.5
 
 
@@ -271,3 +271,62 @@ def test_config_r_rotates_with_its_input():
         turned = generator.synthesis(ws)
     inner = (..., slice(margin, -margin), slice(margin, -margin))
     assert _psnr(turned[inner], torch.rot90(still, 1, dims=(2, 3))[inner], 2 * still.abs().max()) > 100
+
+
+# ---------------------------------------------------------------------------------------
+# The audio mapping moves the picture through the input transform
+# ---------------------------------------------------------------------------------------
+
+
+def _features(frames, **values):
+    base = {name: np.zeros(frames, np.float32) for name in ("band_low", "band_mid", "band_high", "onset", "rms")}
+    base["chroma"] = np.full((frames, 12), 0.5, np.float32)
+    base.update({name: np.full(frames, value, np.float32) for name, value in values.items()})
+    return base
+
+
+def _params(**values):
+    from dreamreel.core.params import validate_section
+    from dreamreel.gan.sections import STYLEGAN
+
+    return validate_section("stylegan", STYLEGAN, values)
+
+
+def test_input_transforms_are_identity_by_default_and_follow_the_formulas():
+    from dreamreel.gan.stylegan.audio import input_transforms
+
+    still = input_transforms(_features(4, band_low=1.0, onset=1.0), params=_params(), fps=10.0, img_resolution=32)
+    np.testing.assert_array_equal(still, np.repeat(np.eye(3, dtype=np.float32)[None], 4, axis=0))
+    # A quarter turn per second: after 1 s the features are turned back by 90 degrees.
+    spin = input_transforms(_features(11), params=_params(input_spin_deg_per_s=90.0), fps=10.0, img_resolution=32)
+    np.testing.assert_allclose(spin[10], [[0, 1, 0], [-1, 0, 0], [0, 0, 1]], atol=1e-6)
+    # A full bass slides the picture input_shift_px along x at t = 0 (the direction turns later).
+    shift = input_transforms(_features(3, band_low=1.0), params=_params(input_shift_px=4.0, input_shift_period_s=1000.0), fps=10.0, img_resolution=32)
+    np.testing.assert_allclose(shift[0], [[1, 0, -4 / 32], [0, 1, 0], [0, 0, 1]], atol=1e-6)
+
+
+def test_the_bass_slides_a_stylegan3_picture_by_whole_pixels(tmp_path):
+    """Through the model: frames whose bass slides them 2 px equal the still frame moved 2 px."""
+    from dreamreel.gan.models.stylegan import StyleGANModel
+    from dreamreel.gan.stylegan.audio import input_transforms
+
+    model = StyleGANModel(write_nvlabs_stylegan3(tmp_path / "sg3.pkl", tiny_generator3(tiny_config3(resolution=32, num_layers=6))), device="cpu")
+    params = _params(input_shift_px=2.0, input_shift_period_s=1000.0, band_release_s=0.0)
+    ws = np.repeat(model.ws_from_features(_features(1), params=_params(), fps=10.0), 2, axis=0)
+    transform = input_transforms(_features(2, band_low=np.array([0.0, 1.0])), params=params, fps=10.0, img_resolution=32)
+    still, slid = model.render({"ws": ws, "transform": transform}).astype(np.float64)
+    inner = slice(8, -8)
+    assert np.abs(slid[inner, 10:-8] - still[inner, 8:-10]).max() <= 1.0  # uint8 rounding
+    assert np.abs(slid[inner, 8:-8] - still[inner, 8:-8]).max() > 5.0  # it did move
+
+
+def test_input_motion_on_a_stylegan2_model_is_an_error(tmp_path):
+    from dreamreel.gan.models.stylegan import stylegan_walk
+    from stylegan_fixtures import tiny_config, tiny_generator, write_nvlabs_pytorch
+
+    path = write_nvlabs_pytorch(tmp_path / "sg2.pkl", tiny_generator(tiny_config()))
+    features = _features(3)
+    features.update(fps_num=np.int64(10), fps_den=np.int64(1), bands=np.zeros((3, 3), np.float32))
+    with pytest.raises(DreamreelError, match="stylegan.input_spin_deg_per_s: moves a StyleGAN3 model's input; this model is StyleGAN2"):
+        stylegan_walk(features, weights=path, params=_params(input_spin_deg_per_s=10.0))
+    assert "transform" not in stylegan_walk(features, weights=path, params=_params())

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from build_helpers import make
 from conftest import TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
 from test_pipeline_graph import PARAMS, probe
@@ -39,12 +41,22 @@ def test_blended_stylegan_renders_the_piece_end_to_end(tmp_path):
     assert first and second and not first & second
 
 
+def latents_frames(folder) -> int:
+    with np.load(folder / "build/gan/latents.npz") as latents:
+        return int(latents["ws"].shape[0])
+
+
 def test_stylegan3_renders_the_piece_end_to_end(tmp_path):
+    """A StyleGAN3 r model, turning and sliding with the music (its input transform per frame)."""
     from stylegan_fixtures import tiny_config3, tiny_generator3, write_nvlabs_stylegan3
 
     write_nvlabs_stylegan3(tmp_path / "sg3.pkl", tiny_generator3(tiny_config3(config="r", resolution=32)))
     write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (tmp_path / "params.yaml").write_text(PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", "gan: {model: stylegan, weights: sg3.pkl, segment_s: 1.0}"))
+    gan = "gan: {model: stylegan, weights: sg3.pkl, segment_s: 1.0}\nstylegan: {input_spin_deg_per_s: 30.0, input_shift_px: 2.0}"
+    (tmp_path / "params.yaml").write_text(PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", gan))
     make(tmp_path, "video")
+    with np.load(tmp_path / "build/gan/latents.npz") as latents:
+        transforms = latents["transform"]
+    assert transforms.shape == (latents_frames(tmp_path), 3, 3) and not np.allclose(transforms[-1], np.eye(3))
     assert probe(tmp_path / "build/gan/frames.mkv").startswith("video,32,32,10/1")
     assert "video,1920,1080,10/1" in probe(tmp_path / "out/tiny.mp4")

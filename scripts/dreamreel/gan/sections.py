@@ -153,6 +153,12 @@ STYLEGAN = Section(
         "truncation_quiet": Field(0.5, "number", "truncation psi in silence (0 = the average image, 1 = untruncated)", minimum=0.0, maximum=2.0),
         "truncation_loud": Field(0.9, "number", "truncation psi at full loudness", minimum=0.0, maximum=2.0),
         "loudness_smoothing_s": Field(0.5, "number", "time constant of the lag-free smoothing of rms before it sets psi", minimum=0.0, maximum=60.0),
+        "input_shift_px": Field(0.0, "number", "StyleGAN3 only: how far a full band_low slides the whole picture, in output pixels "
+                                "(the slide direction turns once per input_shift_period_s)", minimum=0.0, maximum=4096.0),
+        "input_shift_period_s": Field(8.0, "number", "StyleGAN3: seconds for the slide direction to turn a full circle", minimum=0.1, maximum=3600.0),
+        "input_spin_deg_per_s": Field(0.0, "number", "StyleGAN3: steady turning of the whole picture, degrees per second (config r turns cleanly)",
+                                      minimum=-3600.0, maximum=3600.0),
+        "input_pulse_deg": Field(0.0, "number", "StyleGAN3: extra turn at a full-strength onset, decaying with pulse_decay_s", minimum=-360.0, maximum=360.0),
     },
     help="StyleGAN audio mapping (gan.model: stylegan): features.npz -> ws in latents.npz",
 )

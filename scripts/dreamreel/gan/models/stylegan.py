@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from dreamreel.core.errors import DreamreelError
-from dreamreel.gan.stylegan.audio import mapping_inputs, stylegan_ws
+from dreamreel.gan.stylegan.audio import INPUT_MOTION_KEYS, input_transforms, mapping_inputs, stylegan_ws
 
 # Raise when the generator's arithmetic changes, so cached segments are rendered again.
 GENERATOR_VERSION = 1
@@ -53,6 +53,9 @@ class StyleGANModel:
         self.size_px = self.info.resolution
         self.num_ws = self.generator.num_ws
         self.w_dim = self.generator.w_dim
+        # StyleGAN3 reads a per-frame input transform too (identity when nothing moves it).
+        self.is_stylegan3 = hasattr(self.generator.synthesis, "ws_pixels")
+        self.latent_keys = ("ws", "transform") if self.is_stylegan3 else ("ws",)
         # The blend (B's hash and the swap or mix) is part of the identity, so segments
         # rendered with another blend, or none, are never reused.
         self.identity = f"stylegan-{self.info.identity}-{noise_mode}-g{GENERATOR_VERSION}"
@@ -78,17 +81,33 @@ class StyleGANModel:
             # A copy: ws is often a read-only slice of latents.npz, and torch warns on (and
             # must not write through) a tensor over read-only memory.
             batch = torch.from_numpy(np.array(ws, dtype=np.float32, order="C")).to(self.device)
-            images = self.generator.synthesis(batch, noise_mode=self.noise_mode)
+            if self.is_stylegan3:
+                if "transform" not in latents or np.shape(latents["transform"]) != (len(ws), 3, 3):
+                    raise DreamreelError("latents.npz: transform", "missing or misshapen; a StyleGAN3 model reads one (3, 3) transform per frame",
+                                         "rebuild latents.npz for this model (make rebuilds it when gan.weights changes)")
+                transform = torch.from_numpy(np.array(latents["transform"], dtype=np.float32, order="C")).to(self.device)
+                images = self.generator.synthesis(batch, transform=transform)
+            else:
+                images = self.generator.synthesis(batch, noise_mode=self.noise_mode)
             return to_uint8(images).cpu().numpy()
 
 
 def stylegan_walk(features: Mapping[str, Any], *, weights, params: Mapping[str, Any], where: str = "features.npz") -> dict[str, np.ndarray]:
-    """latents.npz for a StyleGAN model: ``ws`` (N, num_ws, w_dim) and the exact frame rate.
+    """latents.npz for a StyleGAN model: ``ws`` (N, num_ws, w_dim), for StyleGAN3 ``transform`` (N, 3, 3), and the exact frame rate.
 
     The generator is loaded on the CPU (its mapping network is all that is used), so the
     same features, params and model file give byte-identical ws on every machine.
     """
     fps_num, fps_den = int(features["fps_num"]), int(features["fps_den"])
     model = StyleGANModel(weights, device="cpu", noise_mode=params["noise_mode"])
-    ws = stylegan_ws(mapping_inputs(features), generator=model.generator, params=params, fps=fps_num / fps_den, where=where)
-    return {"ws": ws, "fps_num": np.int64(fps_num), "fps_den": np.int64(fps_den)}
+    inputs = mapping_inputs(features)
+    ws = stylegan_ws(inputs, generator=model.generator, params=params, fps=fps_num / fps_den, where=where)
+    walk = {"ws": ws, "fps_num": np.int64(fps_num), "fps_den": np.int64(fps_den)}
+    if model.is_stylegan3:
+        walk["transform"] = input_transforms(inputs, params=params, fps=fps_num / fps_den, img_resolution=model.size_px, where=where)
+    else:
+        moving = [key for key in INPUT_MOTION_KEYS if params[key]]
+        if moving:
+            raise DreamreelError(f"params.yaml: stylegan.{moving[0]}", "moves a StyleGAN3 model's input; this model is StyleGAN2",
+                                 "set it to 0, or use a StyleGAN3 model")
+    return walk

@@ -18,6 +18,10 @@ band drives its own group of layers:
 Gains are in units of one typical latent distance: each direction is ``w(z) - w_avg``
 for a seeded z. Everything is seeded and computed on the CPU in float32, so the same
 features and params give byte-identical ws.
+
+StyleGAN3 also moves as a whole: its Fourier-feature input can be rotated and shifted
+(:func:`input_transforms`). The bass slides the picture, onsets kick a turn, and a steady
+spin can be added; one 3x3 transform per frame goes to ``latents.npz`` beside the ws.
 """
 
 from __future__ import annotations
@@ -103,6 +107,39 @@ def follow_envelope(x: np.ndarray, *, release_s: float, fps: float) -> np.ndarra
         level = max(float(value), level * a)
         out[index] = level
     return out
+
+
+INPUT_MOTION_KEYS = ("input_shift_px", "input_spin_deg_per_s", "input_pulse_deg")
+
+
+def input_transforms(features: Mapping[str, Any], *, params: Mapping[str, Any], fps: float, img_resolution: int,
+                     where: str = "features.npz") -> np.ndarray:
+    """Per-frame transforms of a StyleGAN3 input, float32 (N, 3, 3); identity when the input_* gains are 0.
+
+    The picture is turned by ``spin * t + pulse_deg * onset_envelope`` and then slid by
+    ``input_shift_px * band_low_envelope`` output pixels along a direction that turns
+    once per ``input_shift_period_s``. The input's transform maps picture coordinates to
+    feature coordinates, so it is the inverse of that motion; one output pixel is
+    ``1 / img_resolution`` of the feature plane.
+    """
+    _check_params(params, "params: stylegan")
+    frames = validate_features(features, where=where)
+    t = np.arange(frames) / fps
+    angle = np.deg2rad(params["input_spin_deg_per_s"] * t)
+    if params["input_pulse_deg"]:
+        angle = angle + np.deg2rad(params["input_pulse_deg"]) * follow_envelope(features["onset"], release_s=params["pulse_decay_s"], fps=fps)
+    slide = np.zeros((frames, 2))
+    if params["input_shift_px"]:
+        distance = follow_envelope(features["band_low"], release_s=params["band_release_s"], fps=fps) * params["input_shift_px"] / img_resolution
+        heading = 2 * np.pi * t / params["input_shift_period_s"]
+        slide = distance[:, None] * np.stack([np.cos(heading), np.sin(heading)], axis=1)
+    # Inverse of (slide after turn): turn back by -angle after sliding back by -slide.
+    cos, sin = np.cos(angle), np.sin(angle)
+    inverse = np.zeros((frames, 3, 3))
+    inverse[:, 0, 0], inverse[:, 0, 1], inverse[:, 1, 0], inverse[:, 1, 1] = cos, sin, -sin, cos
+    inverse[:, :2, 2] = -np.einsum("nij,nj->ni", inverse[:, :2, :2], slide)
+    inverse[:, 2, 2] = 1.0
+    return inverse.astype(np.float32)
 
 
 def _check_params(params: Mapping[str, Any], where: str) -> None:

@@ -236,7 +236,8 @@ class FourierInput(nn.Module):
         self.register_buffer("freqs", freqs / (radii * radii.square().exp().pow(0.25)) * plan.bandwidth)
         self.register_buffer("phases", torch.rand([plan.channels]) - 0.5)
 
-    def forward(self, w: torch.Tensor) -> torch.Tensor:
+    def forward(self, w: torch.Tensor, transform: torch.Tensor | None = None) -> torch.Tensor:
+        """Features for ws (B, w_dim); ``transform`` (B, 3, 3) is applied on top of the stored one, per sample."""
         batch = w.shape[0]
         params = self.affine(w)  # (cos-like, sin-like, tx, ty) of each sample
         params = params / params[:, :2].norm(dim=1, keepdim=True)  # the rotation part becomes a unit vector
@@ -245,7 +246,8 @@ class FourierInput(nn.Module):
         rotation[:, 0, 0], rotation[:, 0, 1], rotation[:, 1, 0], rotation[:, 1, 1], rotation[:, 2, 2] = cos, -sin, sin, cos, 1.0
         translation = torch.eye(3, device=w.device, dtype=w.dtype).repeat(batch, 1, 1)
         translation[:, 0, 2], translation[:, 1, 2] = -tx, -ty
-        transform = rotation @ translation @ self.transform.unsqueeze(0)
+        base = self.transform.unsqueeze(0) if transform is None else transform.to(w.dtype) @ self.transform.unsqueeze(0)
+        transform = rotation @ translation @ base
         # Moving the plane by (A, t) turns sin(2 pi (x.f + p)) into sin(2 pi (x.(A^T f) + (f.t + p))).
         phases = self.phases.unsqueeze(0) + (self.freqs.unsqueeze(0) @ transform[:, :2, 2:]).squeeze(2)
         freqs = self.freqs.unsqueeze(0) @ transform[:, :2, :2]  # (B, C, 2)
@@ -337,12 +339,15 @@ class SynthesisNetwork3(nn.Module):
         """The sampling rate (pixels per image edge) each w drives, shape (num_ws,): for the audio mapping's bands."""
         return [self.input.plan.sampling_rate] + [getattr(self, name).plan.out_sampling_rate for name in self.layer_names]
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
-        """``noise_mode`` is accepted for the StyleGAN2 signature; StyleGAN3 has no noise inputs."""
+    def forward(self, ws: torch.Tensor, noise_mode: str = "const", transform: torch.Tensor | None = None) -> torch.Tensor:
+        """``noise_mode`` is accepted for the StyleGAN2 signature (StyleGAN3 has no noise inputs);
+        ``transform`` (B, 3, 3) moves each sample's input (see :class:`FourierInput`)."""
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must have shape (B, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
+        if transform is not None and tuple(transform.shape) != (ws.shape[0], 3, 3):
+            raise ValueError(f"transform must have shape ({ws.shape[0]}, 3, 3), got {tuple(transform.shape)}")
         ws = ws.to(torch.float32)
-        x = self.input(ws[:, 0])
+        x = self.input(ws[:, 0], transform)
         for index, name in enumerate(self.layer_names):
             x = getattr(self, name)(x, ws[:, index + 1])
         return x * self.config.output_scale
