@@ -406,3 +406,27 @@ def test_a_bug_of_ours_is_named_as_one(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DREAMREEL_DEBUG", "1")
     with pytest.raises(AttributeError):
         load_generator(path)
+
+
+def test_stylegan3_settings_cannot_claim_a_huge_generator(tmp_path, capsys):
+    """Settings and layer names that promise 20,000 channels over a file of a few kB are refused before anything is built."""
+    from dreamreel.gan.stylegan.network3 import layer_plan
+    from stylegan_fixtures import tiny_config3, tiny_generator3, write_nvlabs_stylegan3
+
+    small = tiny_config3()
+    huge = type(small)(**{**small.__dict__, "channel_base": 2**30, "channel_max": 20_000})
+    names = [plan.name for plan in layer_plan(huge)[1]]
+    assert names[0].endswith("_20000")
+
+    def claim(kind, state):
+        if kind == "SynthesisNetwork3":
+            state["_init_kwargs"].update(channel_base=huge.channel_base, channel_max=huge.channel_max)
+            children = list(state["_modules"].items())
+            state["_modules"] = OrderedDict([children[0]] + [(name, child) for name, (_, child) in zip(names, children[1:])])
+        if kind == "AliasFreeLayer":
+            for key in ("padding", "up_factor", "down_factor"):
+                state.pop(key)
+
+    path = write_nvlabs_stylegan3(tmp_path / "sg3.pkl", tiny_generator3(small), tamper=claim)
+    assert path.stat().st_size < 100_000
+    _one_line_error(path, capsys, "synthesis.input.weight has shape (16, 16), the file's StyleGAN3 settings give (20000, 20000)")

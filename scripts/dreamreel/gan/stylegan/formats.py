@@ -348,6 +348,22 @@ def _nvlabs_stylegan3(generator: PersistentRecord, tensors: dict[str, TensorReco
             have = arrays[name].shape if name in arrays else None
             if have != shape:
                 raise _fail(where, f"{name} has shape {have}, the layer's settings give {shape}")
+    # Every tensor's shape, checked before a generator of this size is built: the settings
+    # come from the file, and a claim of a million channels over a few kilobytes of
+    # weights must not make us allocate terabytes.
+    input_plan, _ = layer_plan(config)
+    expected_shapes = {"synthesis.input.weight": (input_plan.channels, input_plan.channels), "synthesis.input.affine.weight": (4, w_dim),
+                       "synthesis.input.affine.bias": (4,), "synthesis.input.transform": (3, 3), "synthesis.input.freqs": (input_plan.channels, 2),
+                       "synthesis.input.phases": (input_plan.channels,)}
+    for plan in plans:
+        prefix = f"synthesis.{plan.name}."
+        expected_shapes.update({prefix + "weight": (plan.out_channels, plan.in_channels, plan.kernel, plan.kernel), prefix + "bias": (plan.out_channels,),
+                                prefix + "affine.weight": (plan.in_channels, w_dim), prefix + "affine.bias": (plan.in_channels,),
+                                prefix + "magnitude_ema": ()})
+    for name, shape in expected_shapes.items():
+        have = arrays[name].shape if name in arrays else None
+        if have != shape:
+            raise _fail(where, f"{name} has shape {have}, the file's StyleGAN3 settings give {shape}")
     family = f"stylegan3-{config.config_name}"
     return Converted(family=family, network=network, arrays=arrays, mapping_lr_multiplier=lr, conv_clamp=conv_clamp,
                      w_avg_in_file="mapping.w_avg" in arrays, declared={}, notes=[], stylegan3=config)
