@@ -26,7 +26,7 @@ import pytest
 import stylegan_info
 import torch
 from conftest import SCRIPTS
-from dreamreel.core.errors import run_cli
+from dreamreel.core.errors import DreamreelError, run_cli
 from dreamreel.gan.stylegan import safe_pickle
 from dreamreel.gan.stylegan.loader import load_generator
 from stylegan_fixtures import fake_nvlabs_modules, tiny_config, tiny_generator, write_nvlabs_pytorch, write_rosinality
@@ -251,6 +251,8 @@ def test_what_the_path_is(tmp_path, capsys):
     dangling.symlink_to(tmp_path / "nowhere.pkl")
     _one_line_error(dangling, capsys, "is a symbolic link to", "which does not exist")
     _one_line_error(tmp_path / "absent.pkl", capsys, "model file not found")
+    with pytest.raises(DreamreelError, match="is not a usable path"):
+        load_generator(f"{tmp_path}/model\x00.pkl")
 
 
 # ---------------------------------------------------------------------------------------

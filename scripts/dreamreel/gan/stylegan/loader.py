@@ -160,6 +160,8 @@ def _open_model(path: Path):
         raise DreamreelError(where, "model file not found", fix) from None
     except OSError as error:
         raise DreamreelError(where, f"cannot be read ({error.strerror})", fix) from None
+    except ValueError:  # a NUL byte in the path
+        raise DreamreelError(where, "is not a usable path (it holds a NUL character)", fix) from None
     link = f" (a symbolic link to {quote(os.readlink(path))})" if os.path.islink(path) else ""
     if not stat.S_ISREG(info.st_mode):
         raise DreamreelError(where, f"is {_kind_of(info.st_mode)}{link}, not a model file", fix)
@@ -177,7 +179,7 @@ def _open_model(path: Path):
         raise DreamreelError(where, "model file is empty", "download it again")
     if info.st_size > MAX_FILE_BYTES:
         handle.close()
-        raise DreamreelError(where, f"file is {info.st_size} bytes, more than any StyleGAN2 generator file ({MAX_FILE_BYTES})", "check the path")
+        raise DreamreelError(where, f"file is {info.st_size} bytes, more than any StyleGAN generator file ({MAX_FILE_BYTES})", "check the path")
     return handle
 
 
@@ -192,7 +194,7 @@ def _sniff(head: bytes, where: str) -> str:
         raise DreamreelError(where, "this is a tar-format torch checkpoint (torch < 0.4), which dreamreel does not read",
                              "load it in a trusted environment and save the state dict again with torch.save")
     raise DreamreelError(where, "not a pickle or torch checkpoint (unknown first bytes)",
-                         "gan.weights must be a StyleGAN2 .pkl (NVlabs) or .pt (rosinality) file; is it an HTML error page or an archive?")
+                         "gan.weights must be a StyleGAN .pkl (NVlabs) or .pt (rosinality) file; is it an HTML error page or an archive?")
 
 
 def _sha256(handle) -> str:
@@ -238,7 +240,11 @@ def read_records(path: str | Path) -> tuple[str, Any, int, str]:
     where = str(path)
     with _open_model(path) as handle:
         size = os.fstat(handle.fileno()).st_size
-        container = _sniff(handle.read(HEAD_BYTES), where)
+        try:
+            head = handle.read(HEAD_BYTES)
+        except OSError as error:
+            raise DreamreelError(where, f"cannot be read ({error.strerror})", "check the disk or copy the file again") from None
+        container = _sniff(head, where)
         handle.seek(0)
         context = LoadContext(size)
         try:
@@ -264,7 +270,7 @@ def _convert(container: str, top: Any, where: str) -> formats.Converted:
         if "g_ema" in top or "style.1.weight" in top or container != "pickle":
             return formats.rosinality(top, where)
     raise DreamreelError(where, f"unknown model family (top level is {quote(top)})",
-                         "dreamreel reads StyleGAN2 generators from NVlabs (.pkl, PyTorch or TensorFlow) and rosinality (.pt)")
+                         "dreamreel reads StyleGAN2 and StyleGAN3 generators from NVlabs (.pkl, PyTorch or TensorFlow) and rosinality (.pt)")
 
 
 def inspect_model(path: str | Path) -> tuple[ModelInfo, formats.Converted]:
