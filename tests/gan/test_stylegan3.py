@@ -330,3 +330,14 @@ def test_input_motion_on_a_stylegan2_model_is_an_error(tmp_path):
     with pytest.raises(DreamreelError, match="stylegan.input_spin_deg_per_s: moves a StyleGAN3 model's input; this model is StyleGAN2"):
         stylegan_walk(features, weights=path, params=_params(input_spin_deg_per_s=10.0))
     assert "transform" not in stylegan_walk(features, weights=path, params=_params())
+
+
+def test_band_groups_of_a_1024_model_match_stylegan2s():
+    """Coarse, middle and fine ws are about as many as StyleGAN2's at 1024 px (there 4, 4, 10)."""
+    from dreamreel.gan.stylegan.audio import layer_groups
+    from dreamreel.gan.stylegan.network3 import ws_pixels
+
+    config = StyleGAN3Config(z_dim=512, c_dim=0, w_dim=512, img_resolution=1024, img_channels=3)
+    groups = layer_groups(1024, coarse_max_px=8, middle_max_px=32, pixels=ws_pixels(config))
+    assert np.bincount(groups, minlength=3).tolist() == [3, 3, 10]
+    assert groups.tolist() == sorted(groups.tolist())  # coarse first, fine last

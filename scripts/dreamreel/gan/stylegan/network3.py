@@ -168,6 +168,20 @@ def layer_plan(config: StyleGAN3Config) -> tuple[InputPlan, list[LayerPlan]]:
     return first, plans
 
 
+def ws_pixels(config: StyleGAN3Config) -> list[float]:
+    """For each w, the resolution whose detail it shapes: twice its layer's cutoff, shape (num_ws,).
+
+    A StyleGAN2 block of r pixels holds detail up to r/2 cycles per image; a StyleGAN3
+    layer holds detail up to its cutoff. So ``2 * cutoff`` puts both on one scale, and
+    the audio mapping's coarse/middle/fine split (in pixels) means the same for both:
+    at 1024 px the input and the first two layers are coarse (<= 8), the next three
+    middle (<= 32), as StyleGAN2's 4, 4 and 10. Sampling rates would not do: they start
+    at 16 px for every model, leaving the coarse group (and band_low) empty.
+    """
+    first, plans = layer_plan(config)
+    return [2 * first.bandwidth] + [2 * plan.out_cutoff for plan in plans]
+
+
 def design_lowpass(taps: int, *, cutoff: float, width: float, fs: float, radial: bool = False) -> np.ndarray | None:
     """A low-pass FIR of ``taps`` taps (None for 1: no filter): Kaiser-windowed sinc, or radial jinc.
 
@@ -336,8 +350,8 @@ class SynthesisNetwork3(nn.Module):
                                                     up_filter=up_filter, down_filter=down_filter))
 
     def ws_pixels(self) -> list[float]:
-        """The sampling rate (pixels per image edge) each w drives, shape (num_ws,): for the audio mapping's bands."""
-        return [self.input.plan.sampling_rate] + [getattr(self, name).plan.out_sampling_rate for name in self.layer_names]
+        """The StyleGAN2-equivalent resolution of each w, shape (num_ws,): see :func:`ws_pixels`."""
+        return ws_pixels(self.config)
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", transform: torch.Tensor | None = None) -> torch.Tensor:
         """``noise_mode`` is accepted for the StyleGAN2 signature (StyleGAN3 has no noise inputs);
