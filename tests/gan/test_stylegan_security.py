@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copyreg
+import importlib
 import os
 import pickle
 import random
@@ -188,6 +189,7 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
 def test_random_corruption(tmp_path, monkeypatch, kind):
     good = _fixture(kind, tmp_path)
     load_generator(good)  # warm up: lazy imports inside torch/numpy happen now, not during the fuzz
+    importlib.import_module("encodings.cp437")  # zipfile's codec for names without the UTF-8 flag (a fixed stdlib name)
     data = good.read_bytes()
     rng = random.Random(f"dreamreel-fuzz-{kind}")
     calls = []
