@@ -341,3 +341,24 @@ def test_band_groups_of_a_1024_model_match_stylegan2s():
     groups = layer_groups(1024, coarse_max_px=8, middle_max_px=32, pixels=ws_pixels(config))
     assert np.bincount(groups, minlength=3).tolist() == [3, 3, 10]
     assert groups.tolist() == sorted(groups.tolist())  # coarse first, fine last
+
+
+def test_info_cli_describes_a_stylegan3_file(tmp_path, capsys):
+    import stylegan_info
+
+    path = write_nvlabs_stylegan3(tmp_path / "sg3.pkl", tiny_generator3(tiny_config3(config="r", resolution=32)))
+    assert stylegan_info.main([str(path), "--build"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("family        stylegan3-r (network G_ema)", "StyleGAN3-r, 4 layers (2 critically sampled), conv_kernel 1, radial filters",
+                     "layers        L0_", "num_ws        6", "rendered (4, 3, 32, 32)"):
+        assert expected in out, out
+
+
+def test_layers_with_different_clamps_are_refused(tmp_path):
+    def one_layer_unclamped(kind, state):
+        if kind == "AliasFreeLayer" and state["is_torgb"]:
+            state["conv_clamp"] = None
+
+    path = write_nvlabs_stylegan3(tmp_path / "sg3.pkl", tiny_generator3(tiny_config3()), tamper=one_layer_unclamped)
+    with pytest.raises(DreamreelError, match=r"layer L4_16_3 clamps at None, the network at 256.0"):
+        load_generator(path)

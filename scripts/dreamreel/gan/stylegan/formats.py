@@ -333,6 +333,9 @@ def _nvlabs_stylegan3(generator: PersistentRecord, tensors: dict[str, TensorReco
                     "the file's settings are unusual or inconsistent; dreamreel reads StyleGAN3 t and r generators")
     for plan in plans:
         record = records.get(f"synthesis.{plan.name}")
+        found, layer_clamp = _record_setting(record, "conv_clamp")
+        if found and _number_or_none(layer_clamp, where, f"{plan.name}.conv_clamp") != conv_clamp:
+            raise _fail(where, f"layer {plan.name} clamps at {quote(layer_clamp)}, the network at {conv_clamp}; one clamp for all layers is supported")
         for attribute, value in (("up_factor", plan.up_factor), ("down_factor", plan.down_factor), ("conv_kernel", plan.kernel),
                                  ("padding", list(plan.padding)), ("is_torgb", plan.is_torgb)):
             if record is None or attribute not in record.state:
