@@ -215,3 +215,72 @@ def test_random_corruption(tmp_path, monkeypatch, kind):
     assert calls == []
     assert set(sys.modules) == modules_before, set(sys.modules) - modules_before
     assert outcomes["refused"] > 0 and outcomes["loaded"] + outcomes["refused"] == case
+
+
+# ---------------------------------------------------------------------------------------
+# Record-level fuzz: odd values where the converters expect settings, names and tensors
+# ---------------------------------------------------------------------------------------
+
+RECORD_FUZZ_SECONDS = 1.5
+
+
+def _odd_value(rng: random.Random):
+    nested = []
+    for _ in range(rng.choice((3, 100))):
+        nested = [nested]
+    return rng.choice([None, True, -1, 0, 2**70, 1e308, float("nan"), "", "x\n\x1b[31m", "lrelu", b"\x00", (), [], {}, nested,
+                       {"a": 1}, [1, 2, 3], (1.5, "x"), 3.5, 7, "G_ema"])
+
+
+def _containers(value, depth=0):
+    """Every dict and list inside a record tree (records' states included), to pick one to mutate."""
+    from dreamreel.gan.stylegan.safe_pickle import NamespaceRecord, PersistentRecord, TFNetworkRecord
+
+    if depth > 12:
+        return
+    if isinstance(value, (PersistentRecord, TFNetworkRecord)):
+        value = value.state
+    elif isinstance(value, NamespaceRecord):
+        value = value.values
+    if isinstance(value, dict):
+        yield value
+        for item in list(value.values()):
+            yield from _containers(item, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        if isinstance(value, list):
+            yield value
+        for item in value:
+            yield from _containers(item, depth + 1)
+
+
+@pytest.mark.parametrize("kind", FUZZ_KINDS)
+def test_record_mutations_never_reach_an_internal_error(tmp_path, kind):
+    """Parse a good file, then put odd values in its records: every outcome is a model or one clean error."""
+    from dreamreel.gan.stylegan.loader import build_generator, convert_records, read_records
+
+    good = _fixture(kind, tmp_path)
+    container, _, _, _ = read_records(good)
+    rng = random.Random(f"dreamreel-record-fuzz-{kind}")
+    deadline = time.monotonic() + RECORD_FUZZ_SECONDS
+    case = 0
+    while case < 20 or time.monotonic() < deadline:
+        _, top, _, _ = read_records(good)  # fresh records each time: mutations must not leak between cases
+        containers = list(_containers(top))
+        for _ in range(rng.randint(1, 3)):
+            target = rng.choice(containers)
+            if isinstance(target, dict) and target:
+                key = rng.choice(list(target))
+                if rng.random() < 0.2:
+                    del target[key]
+                else:
+                    target[key] = _odd_value(rng)
+            elif isinstance(target, list) and target:
+                target[rng.randrange(len(target))] = _odd_value(rng)
+        try:
+            converted, config = convert_records(container, top, "fuzzed.pkl")
+            build_generator(config, converted.arrays, "fuzzed.pkl")
+        except DreamreelError as error:
+            message = str(error)
+            assert "internal error" not in message, (case, message)
+            assert message.isprintable() and len(message) < 1000, (case, ascii(message[:300]))
+        case += 1

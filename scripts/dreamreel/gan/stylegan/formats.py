@@ -62,6 +62,11 @@ def _fail(where: str, problem: str, fix: str = "check that this is a StyleGAN2 o
     return DreamreelError(where, problem, fix)
 
 
+def _path(prefix: str, name: Any) -> str:
+    """A dotted tensor or module name from the file, quoted as one (the key may not even be text)."""
+    return quote(prefix + name) if isinstance(name, str) else f"{quote(prefix)} key {quote(name)}"
+
+
 def _some_keys(mapping: dict) -> str:
     """The first few keys of a dict from the file, quoted (they may be any hashable value)."""
     keys = [key for _, key in zip(range(8), mapping)]
@@ -111,7 +116,7 @@ def _flatten(record: PersistentRecord, where: str) -> tuple[dict[str, TensorReco
                 if value is None:
                     continue
                 if not isinstance(name, str) or not isinstance(value, TensorRecord):
-                    raise _fail(where, f"{quote(prefix)}{quote(name)} of a {quote(node.class_name)} is not a tensor")
+                    raise _fail(where, f"{_path(prefix, name)} of a {quote(node.class_name)} is not a tensor")
                 tensors[prefix + name] = value
         children = state.get("_modules", {})
         if not isinstance(children, dict):
@@ -120,7 +125,7 @@ def _flatten(record: PersistentRecord, where: str) -> tuple[dict[str, TensorReco
             if child is None:
                 continue
             if not isinstance(name, str) or not isinstance(child, PersistentRecord):
-                raise _fail(where, f"{quote(prefix)}{quote(name)} is a module of unknown kind (not a persistent NVlabs class)")
+                raise _fail(where, f"{_path(prefix, name)} is a module of unknown kind (not a persistent NVlabs class)")
             stack.append((f"{prefix}{name}.", child, depth + 1))
     return tensors, records
 

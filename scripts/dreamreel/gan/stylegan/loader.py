@@ -18,6 +18,7 @@ not passed off as the file's fault). Text from the file in any message is escape
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import lzma
 import os
@@ -273,23 +274,16 @@ def _convert(container: str, top: Any, where: str) -> formats.Converted:
                          "dreamreel reads StyleGAN2 and StyleGAN3 generators from NVlabs (.pkl, PyTorch or TensorFlow) and rosinality (.pt)")
 
 
-def inspect_model(path: str | Path) -> tuple[ModelInfo, formats.Converted]:
-    """Read and convert a model file without building the network.
+@contextlib.contextmanager
+def _reading(where: str):
+    """The loader boundary: whatever the file makes our conversion raise becomes one line.
 
-    Raises
-    ------
-    DreamreelError
-        One line for any problem with the file (see the module doc); set the environment
-        variable ``DREAMREEL_DEBUG=1`` to get the traceback of an internal error instead.
+    Our own errors pass (escaped and cut); Refused says what the allow-list or a budget
+    refused; running out of memory or stack on a file is the file's doing; anything else
+    is a bug of ours this file exposes, reported as such (see the module doc).
     """
-    where = str(path)
     try:
-        container, top, size, sha256 = read_records(path)
-        converted = _convert(container, top, where)
-        config = formats.config_from_tensors(converted, where)
-        for name, array in converted.arrays.items():
-            if not np.isfinite(array).all():
-                raise DreamreelError(where, f"tensor {quote(name)} holds NaN or infinite values", "the file is corrupted; download it again")
+        yield
     except DreamreelError as error:
         raise _clean(error) from error.__cause__
     except Refused as error:  # raised while converting, e.g. the copy budget
@@ -302,6 +296,32 @@ def inspect_model(path: str | Path) -> tuple[ModelInfo, formats.Converted]:
         if os.environ.get("DREAMREEL_DEBUG"):
             raise
         raise _internal(where, error) from error
+
+
+def convert_records(container: str, top: Any, where: str) -> tuple[formats.Converted, GeneratorConfig | StyleGAN3Config]:
+    """The records of one file (from :func:`read_records`) as tensors in our naming, and the structure they form."""
+    with _reading(where):
+        converted = _convert(container, top, where)
+        config = formats.config_from_tensors(converted, where)
+        for name, array in converted.arrays.items():
+            if not np.isfinite(array).all():
+                raise DreamreelError(where, f"tensor {quote(name)} holds NaN or infinite values", "the file is corrupted; download it again")
+    return converted, config
+
+
+def inspect_model(path: str | Path) -> tuple[ModelInfo, formats.Converted]:
+    """Read and convert a model file without building the network.
+
+    Raises
+    ------
+    DreamreelError
+        One line for any problem with the file (see the module doc); set the environment
+        variable ``DREAMREEL_DEBUG=1`` to get the traceback of an internal error instead.
+    """
+    where = str(path)
+    with _reading(where):
+        container, top, size, sha256 = read_records(path)
+    converted, config = convert_records(container, top, where)
     info = ModelInfo(path=where, sha256=sha256, size_bytes=size, container=container,
                      family=converted.family, network=converted.network, config=config,
                      w_avg_source="file" if converted.w_avg_in_file else "estimated", notes=tuple(converted.notes))
