@@ -4,7 +4,8 @@ Input:   build/gan/features.npz (from scripts/analyze.py).
 Output:  latents.npz with noise (N, 128), classes (N, 1000), truncation (N,), float32,
          frame k at k/fps s, plus fps_num/fps_den and the ImageNet class_indices used.
          The same inputs and params give a byte-identical file.
-         For gan.model: stylegan, ws (N, num_ws, w_dim) from the stylegan mapping instead.
+         For gan.model: stylegan, ws (N, num_ws, w_dim) from the stylegan mapping instead,
+         and for a StyleGAN3 model one input transform (N, 3, 3) per frame (stylegan.input_*).
 Params:  model.json (gan.model, gan.weights), stylegan.* for StyleGAN; latents.seed, latents.truncation, latents.motion_*, latents.pulse_*, latents.class_*.
 """
 

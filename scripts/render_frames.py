@@ -8,7 +8,7 @@ Output:  content-addressed segments in --segments-dir (build/gan/segments/<sha25
          the end. --draft renders the same walk small and at a fraction of the frame rate.
          Segments no manifest lists are deleted, least recently used first, once the
          folder passes gan.cache_limit_mb.
-Params:  stylegan.noise_mode (with --stylegan), gan.model, gan.weights, gan.allow_download, gan.download_timeout_s, gan.size_px,
+Params:  stylegan.noise_mode (with --stylegan), gan.model, gan.weights, gan.blend.*, gan.allow_download, gan.download_timeout_s, gan.size_px,
          gan.cppn_seed, gan.device, gan.precision, gan.channels_last, gan.batch_size,
          gan.threads, gan.segment_s, gan.draft_size_px, gan.draft_fps_divisor; gan.cache_limit_mb from --cache.
 """
@@ -64,6 +64,7 @@ def main(argv=None) -> int:
         download_timeout_s=float(params["download_timeout_s"]),
         compute=compute,
         options=read_section(args.stylegan) if args.stylegan else {},
+        blend=params["blend"],
     )
     choice = load_model(request, where=f"{args.params}: gan")
     model = choice.model

@@ -98,7 +98,8 @@ NV_CLASS = {
 _TORCH_STATE_KEYS = ("training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_modules")
 
 
-def _nv_state(module: nn.Module, ns, *, flat_kwargs: bool, top_config: net.GeneratorConfig, lr: float, embed: nn.Module | None) -> dict:
+def _nv_state(module: nn.Module, ns, *, flat_kwargs: bool, top_config: net.GeneratorConfig, lr: float, embed: nn.Module | None,
+              extra_kwargs: dict | None = None) -> dict:
     """The instance __dict__ an NVlabs module of the same kind would carry."""
     state = {key: value for key, value in module.__dict__.items() if key.startswith("_") and "hook" in key}
     state.update({key: module.__dict__[key] for key in _TORCH_STATE_KEYS})
@@ -115,6 +116,7 @@ def _nv_state(module: nn.Module, ns, *, flat_kwargs: bool, top_config: net.Gener
             kwargs.update(synthesis, fused_modconv_default="inference_only")
         else:
             kwargs["synthesis_kwargs"] = ns.EasyDict(synthesis)
+        kwargs.update(extra_kwargs or {})
         state["_init_kwargs"] = kwargs
         state.update(z_dim=c.z_dim, c_dim=c.c_dim, w_dim=c.w_dim, img_resolution=c.img_resolution, num_ws=c.num_ws)
     elif isinstance(module, net.MappingNetwork):
@@ -161,8 +163,12 @@ class _FakeDiscriminator(nn.Module):
 
 
 def write_nvlabs_pytorch(path: Path, generator: net.Generator, *, flat_kwargs: bool = False, protocol: int = 4,
-                         lr: float = 0.01, include_generator: bool = True, cuda_tag: bool = False) -> Path:
-    """Write ``dict(G, D, G_ema, augment_pipe, training_set_kwargs)`` like an NVlabs snapshot."""
+                         lr: float = 0.01, include_generator: bool = True, cuda_tag: bool = False,
+                         extra_kwargs: dict | None = None) -> Path:
+    """Write ``dict(G, D, G_ema, augment_pipe, training_set_kwargs)`` like an NVlabs snapshot.
+
+    ``extra_kwargs`` replace or add keys of the generator's constructor settings (``_init_kwargs``).
+    """
     import torch.serialization as serialization
 
     config = generator.config
@@ -177,7 +183,7 @@ def write_nvlabs_pytorch(path: Path, generator: net.Generator, *, flat_kwargs: b
                     return ns.reconstruct, (meta,), None
                 if isinstance(obj, nn.Module):
                     state = _nv_state(obj, ns, flat_kwargs=flat_kwargs, top_config=config, lr=lr,
-                                      embed=getattr(generator.mapping, "embed", None))
+                                      embed=getattr(generator.mapping, "embed", None), extra_kwargs=extra_kwargs)
                     meta = dict(type="class", version=6, module_src="import os  # fixture source, must never run\nos.system('touch pwned')\n",
                                 class_name=NV_CLASS[type(obj)], state=state)
                     return ns.reconstruct, (meta,), None
@@ -314,4 +320,105 @@ def write_rosinality(path: Path, generator: net.Generator, *, legacy: bool = Fal
     if with_latent_avg:
         checkpoint["latent_avg"] = generator.mapping.w_avg.clone()
     torch.save(checkpoint, path, _use_new_zipfile_serialization=not legacy)
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# StyleGAN3 (NVlabs pickle of our clean-room Generator3)
+# ---------------------------------------------------------------------------------------
+
+
+def tiny_config3(*, resolution: int = 16, config: str = "t", c_dim: int = 0, num_layers: int = 4, conv_clamp: float | None = 256.0):
+    from dreamreel.gan.stylegan import network3
+
+    radial = config == "r"
+    return network3.StyleGAN3Config(z_dim=8, c_dim=c_dim, w_dim=8, img_resolution=resolution, img_channels=3, channel_base=128,
+                                    channel_max=16, num_layers=num_layers, num_critical=2, margin_size=4,
+                                    conv_kernel=1 if radial else 3, use_radial_filters=radial, conv_clamp=conv_clamp)
+
+
+def tiny_generator3(config, seed: int = 1):
+    """A StyleGAN3 generator whose every tensor is random (styles, biases, magnitudes, transform)."""
+    from dreamreel.gan.stylegan import network3
+
+    torch.manual_seed(seed)
+    generator = network3.Generator3(config).eval().requires_grad_(False)
+    with torch.no_grad():
+        for name, tensor in generator.state_dict().items():
+            if name.endswith("affine.bias") and not name.startswith("synthesis.input"):
+                tensor.add_(torch.randn_like(tensor) * 0.2)
+            elif name.endswith("input.affine.weight"):
+                tensor.copy_(torch.randn_like(tensor))  # NVlabs starts it at zero; training moves it
+            elif name.endswith(("bias", "w_avg")):
+                tensor.copy_(torch.randn_like(tensor) * 0.3)
+            elif name.endswith("magnitude_ema"):
+                tensor.copy_(torch.rand([]) + 0.5)
+    return generator
+
+
+NV_CLASS3 = {"Generator3": "Generator", "MappingNetwork": "MappingNetwork", "FullyConnected": "FullyConnectedLayer",
+             "SynthesisNetwork3": "SynthesisNetwork", "FourierInput": "SynthesisInput", "AliasFreeLayer": "SynthesisLayer"}
+
+
+def _nv_state3(module: nn.Module, ns, top) -> dict:
+    c = top.config
+    state = {key: module.__dict__[key] for key in _TORCH_STATE_KEYS}
+    state["_parameters"] = OrderedDict(module._parameters)
+    state["_buffers"] = OrderedDict(module._buffers)  # None filters stay, as NVlabs registers them
+    state["_init_args"] = ()
+    kind = type(module).__name__
+    layer_kwargs = dict(conv_kernel=c.conv_kernel, use_radial_filters=c.use_radial_filters, conv_clamp=c.conv_clamp)
+    if kind == "Generator3":
+        kwargs = dict(z_dim=c.z_dim, c_dim=c.c_dim, w_dim=c.w_dim, img_resolution=c.img_resolution, img_channels=c.img_channels,
+                      mapping_kwargs=ns.EasyDict(num_layers=c.mapping_layers), channel_base=c.channel_base, channel_max=c.channel_max,
+                      magnitude_ema_beta=0.999, num_fp16_res=4, num_layers=c.num_layers, margin_size=c.margin_size, **layer_kwargs)
+        state["_init_kwargs"] = kwargs
+        state.update(z_dim=c.z_dim, c_dim=c.c_dim, w_dim=c.w_dim, img_resolution=c.img_resolution, img_channels=c.img_channels)
+    elif kind == "MappingNetwork":
+        state["_init_kwargs"] = dict(z_dim=c.z_dim, c_dim=c.c_dim, w_dim=c.w_dim, num_ws=c.num_ws, num_layers=c.mapping_layers)
+        state.update(num_layers=c.mapping_layers, w_avg_beta=0.998)
+    elif kind == "FullyConnected":
+        state["_init_kwargs"] = dict(activation="lrelu" if module.lrelu else "linear", lr_multiplier=module.bias_gain)
+        state.update(activation="lrelu" if module.lrelu else "linear", weight_gain=np.float64(module.weight_gain))
+    elif kind == "SynthesisNetwork3":
+        state["_init_kwargs"] = dict(w_dim=c.w_dim, img_resolution=c.img_resolution, img_channels=c.img_channels,
+                                     channel_base=c.channel_base, channel_max=c.channel_max, num_layers=c.num_layers,
+                                     margin_size=c.margin_size, num_fp16_res=4, **layer_kwargs)
+        state.update(num_ws=c.num_ws, layer_names=list(module.layer_names), margin_size=c.margin_size, output_scale=c.output_scale)
+    elif kind == "FourierInput":
+        plan = module.plan
+        state["_init_kwargs"] = dict(w_dim=c.w_dim, channels=plan.channels, size=plan.size, sampling_rate=plan.sampling_rate, bandwidth=plan.bandwidth)
+        state.update(size=np.array([plan.size, plan.size]), sampling_rate=plan.sampling_rate, bandwidth=plan.bandwidth)
+    elif kind == "AliasFreeLayer":
+        plan = module.plan
+        state["_init_kwargs"] = dict(w_dim=c.w_dim, is_torgb=plan.is_torgb, in_channels=plan.in_channels, out_channels=plan.out_channels,
+                                     **layer_kwargs)
+        state.update(is_torgb=plan.is_torgb, conv_kernel=plan.kernel, up_factor=plan.up_factor, down_factor=plan.down_factor,
+                     padding=list(plan.padding), in_size=np.array([plan.in_size] * 2), out_size=np.array([plan.out_size] * 2),
+                     conv_clamp=c.conv_clamp)
+    else:
+        raise TypeError(kind)
+    return state
+
+
+def write_nvlabs_stylegan3(path: Path, generator, *, protocol: int = 4, tamper=None) -> Path:
+    """Write ``dict(G, D, G_ema, ...)`` like a StyleGAN3 snapshot; ``tamper(kind, state)`` may edit states."""
+    with fake_nvlabs_modules() as ns:
+        class Pickler(pickle.Pickler):
+            def reducer_override(self, obj):
+                if isinstance(obj, _FakeDiscriminator):
+                    state = {key: obj.__dict__[key] for key in _TORCH_STATE_KEYS}
+                    state.update(_init_args=(), _init_kwargs={}, _parameters=OrderedDict(obj._parameters), _modules=OrderedDict())
+                    return ns.reconstruct, (dict(type="class", version=6, module_src="", class_name="Discriminator", state=state),)
+                if isinstance(obj, nn.Module):
+                    state = _nv_state3(obj, ns, generator)
+                    if tamper is not None:
+                        tamper(type(obj).__name__, state)
+                    meta = dict(type="class", version=6, module_src="# fixture source, never run\n", class_name=NV_CLASS3[type(obj).__name__], state=state)
+                    return ns.reconstruct, (meta,), None
+                return NotImplemented
+
+        data = dict(G=generator, D=_FakeDiscriminator(), G_ema=generator, augment_pipe=None, training_set_kwargs=None)
+        with open(path, "wb") as handle:
+            Pickler(handle, protocol=protocol).dump(data)
     return path

@@ -59,6 +59,19 @@ def test_adapter_renders_uint8_frames(tmp_path):
     np.testing.assert_array_equal(model.render({"ws": ws[:4]}), frames)  # deterministic
 
 
+def test_render_of_read_only_ws_gives_no_warning(tmp_path):
+    """latents.npz slices are read-only; torch warned when it wrapped one without a copy."""
+    import warnings
+
+    model = StyleGANModel(write_nvlabs_pytorch(tmp_path / "model.pkl", tiny_generator(tiny_config())), device="cpu")
+    ws = np.zeros((2, model.num_ws, model.w_dim), np.float32)
+    ws.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frames = model.render({"ws": ws})
+    assert frames.shape == (2, 16, 16, 3)
+
+
 def test_adapter_identity_changes_with_the_weights(tmp_path):
     first = StyleGANModel(write_nvlabs_pytorch(tmp_path / "a.pkl", tiny_generator(tiny_config(), seed=1)), device="cpu")
     second = StyleGANModel(write_nvlabs_pytorch(tmp_path / "b.pkl", tiny_generator(tiny_config(), seed=2)), device="cpu")

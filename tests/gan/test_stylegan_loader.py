@@ -188,8 +188,8 @@ def test_unknown_family(tmp_path):
     _expect_error(path, "unknown model family")
 
 
-def test_stylegan3_is_refused_clearly(tmp_path):
-    """A StyleGAN3 (t/r) generator has a SynthesisInput module; it is named, not misread."""
+def test_skeletal_stylegan3_is_refused_clearly(tmp_path):
+    """A StyleGAN3 generator (it has a SynthesisInput module) with no mapping layers is named, not misread."""
     from collections import OrderedDict
 
     with fake_nvlabs_modules() as ns:
@@ -211,7 +211,7 @@ def test_stylegan3_is_refused_clearly(tmp_path):
         generator = Node(*record("Generator", modules={"synthesis": synthesis}))
         path = tmp_path / "sg3.pkl"
         path.write_bytes(pickle.dumps({"G_ema": generator, "freqs": freqs}, protocol=4))
-    _expect_error(path, "StyleGAN3 (config t/r) is not supported yet")
+    _expect_error(path, "StyleGAN3 generator without mapping layers or synthesis input")
 
 
 def test_old_tar_checkpoint(tmp_path):

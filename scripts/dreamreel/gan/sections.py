@@ -81,6 +81,35 @@ LATENTS = Section(
 )
 
 
+def _check_mix_curve(value: Any) -> str | None:
+    if not isinstance(value, list) or not value:
+        return "expected a list of [px, t] points, e.g. [[4, 0.0], [32, 0.5], [256, 1.0]]"
+    previous = 0.0
+    for point in value:
+        if not isinstance(point, list) or len(point) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point):
+            return f"each point is [px, t] with two numbers, got {point!r}"
+        px, t = point
+        if px < 4 or px <= previous:
+            return f"resolutions must rise from 4 px up, got {px!r} after {previous:g}"
+        if not 0.0 <= t <= 1.0:
+            return f"t is the weight of the second model, from 0 to 1, got {t!r}"
+        previous = px
+    return None
+
+
+BLEND = Section(
+    {
+        "with": Field(None, "str", "the second model file (B), of the same configuration as gan.weights (A), e.g. fine-tuned from it", nullable=True),
+        "swap_at_px": Field(None, "int", "layer swap: blocks at and below this resolution from gan.weights (A), above it from B", minimum=4, maximum=2048, nullable=True),
+        "mix_by_px": Field(None, "list", "interpolation instead: [[px, t], ...], B's weight t (0 = A, 1 = B) per resolution, linear in log2 px between points, flat outside",
+                           nullable=True, check=_check_mix_curve),
+    },
+    help="blend gan.weights (StyleGAN) with a second model: give with, and swap_at_px or mix_by_px; the mapping (the walk) stays A's",
+    optional=True,
+    enabled_by_default=False,
+)
+
+
 GAN = Section(
     {
         "model": Field("auto", "str", "auto (BigGAN-deep-128 when its weights can be had, else cppn), cppn, biggan-deep-128, biggan-deep-256, biggan-deep-512, stylegan"),
@@ -98,6 +127,7 @@ GAN = Section(
         "cache_limit_mb": Field(4096, "int", "when build/gan/segments grows past this, segments that no manifest lists are deleted, least recently used first; null = keep all", minimum=0, maximum=10**7, nullable=True),
         "draft_size_px": Field(128, "int", "frame edge of the draft render", minimum=16, maximum=4096),
         "draft_fps_divisor": Field(3, "int", "the draft keeps every n-th frame of the same walk (30 fps / 3 = 10 fps)", minimum=1, maximum=60),
+        "blend": BLEND,
     },
     help="rendering the walk into frames: model, size, device, caching",
 )
@@ -123,6 +153,12 @@ STYLEGAN = Section(
         "truncation_quiet": Field(0.5, "number", "truncation psi in silence (0 = the average image, 1 = untruncated)", minimum=0.0, maximum=2.0),
         "truncation_loud": Field(0.9, "number", "truncation psi at full loudness", minimum=0.0, maximum=2.0),
         "loudness_smoothing_s": Field(0.5, "number", "time constant of the lag-free smoothing of rms before it sets psi", minimum=0.0, maximum=60.0),
+        "input_shift_px": Field(0.0, "number", "StyleGAN3 only: how far a full band_low slides the whole picture, in output pixels "
+                                "(the slide direction turns once per input_shift_period_s)", minimum=0.0, maximum=4096.0),
+        "input_shift_period_s": Field(8.0, "number", "StyleGAN3: seconds for the slide direction to turn a full circle", minimum=0.1, maximum=3600.0),
+        "input_spin_deg_per_s": Field(0.0, "number", "StyleGAN3: steady turning of the whole picture, degrees per second (config r turns cleanly)",
+                                      minimum=-3600.0, maximum=3600.0),
+        "input_pulse_deg": Field(0.0, "number", "StyleGAN3: extra turn at a full-strength onset, decaying with pulse_decay_s", minimum=-360.0, maximum=360.0),
     },
     help="StyleGAN audio mapping (gan.model: stylegan): features.npz -> ws in latents.npz",
 )

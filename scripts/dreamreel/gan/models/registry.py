@@ -46,6 +46,8 @@ class ModelRequest:
     options : dict
         Settings of one model family (for StyleGAN: the ``stylegan`` section, whose
         ``noise_mode`` changes the pixels).
+    blend : dict or None
+        The ``gan.blend`` section (StyleGAN only): a second model to blend with.
     """
 
     name: str = AUTO
@@ -56,6 +58,7 @@ class ModelRequest:
     download_timeout_s: float = 30.0
     compute: ComputeOptions = field(default_factory=ComputeOptions)
     options: dict = field(default_factory=dict)
+    blend: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,10 @@ def _build_stylegan(name: str, request: ModelRequest, where: str) -> FrameModel:
 
     if not request.weights:
         raise DreamreelError(f"{where}.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
-    return StyleGANModel(request.weights, device=request.compute.device, noise_mode=request.options.get("noise_mode", "const"))
+    from dreamreel.gan.stylegan.blend import BlendSpec
+
+    blend = BlendSpec.from_params(request.blend, where=f"{where}.blend")
+    return StyleGANModel(request.weights, device=request.compute.device, noise_mode=request.options.get("noise_mode", "const"), blend=blend)
 
 
 register("cppn", _build_cppn)
@@ -125,6 +131,9 @@ def announce(message: str) -> None:
 def load_model(request: ModelRequest, *, where: str = "params: gan") -> ModelChoice:
     """Build the model ``request`` names; resolve ``auto`` (see module doc)."""
     from dreamreel.gan.models.biggan import WeightsUnavailable
+
+    if request.blend is not None and request.name != "stylegan":
+        raise DreamreelError(f"{where}.blend", f"blending needs gan.model: stylegan, not {request.name}", "remove gan.blend or set gan.model: stylegan")
 
     if request.name == AUTO:
         try:

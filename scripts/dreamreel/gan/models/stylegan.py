@@ -1,9 +1,9 @@
-"""The StyleGAN frame model: a user's StyleGAN2 file behind the FrameModel contract.
+"""The StyleGAN frame model: a user's StyleGAN2 or StyleGAN3 file behind the FrameModel contract.
 
 ``StyleGANModel(weights)`` loads the file through the safe loader (no NVlabs code, nothing
-from the file executed). ``render({"ws": (B, num_ws, w_dim)})`` returns uint8 frames
+from the file executed), blended with a second model when ``gan.blend`` asks. ``render({"ws": (B, num_ws, w_dim)})`` returns uint8 frames
 (B, H, W, 3). ``identity`` names everything that fixes the pixels: the weights file's
-SHA-256, the noise mode and the version of our generator's arithmetic.
+SHA-256 (and the blend's), the noise mode and the version of our generator's arithmetic.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from dreamreel.core.errors import DreamreelError
-from dreamreel.gan.stylegan.audio import mapping_inputs, stylegan_ws
+from dreamreel.gan.stylegan.audio import INPUT_MOTION_KEYS, input_transforms, mapping_inputs, stylegan_ws
 
 # Raise when the generator's arithmetic changes, so cached segments are rendered again.
 GENERATOR_VERSION = 1
 
 
 class StyleGANModel:
-    """FrameModel for StyleGAN2 generators (.pkl from NVlabs, .pt from rosinality).
+    """FrameModel for StyleGAN2 and StyleGAN3 generators (.pkl from NVlabs, .pt from rosinality).
 
     Parameters
     ----------
@@ -31,12 +31,14 @@ class StyleGANModel:
         ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
     noise_mode : str
         ``"const"`` (default) or ``"none"`` (``stylegan.noise_mode``).
+    blend : BlendSpec or None
+        A second model whose synthesis blocks are swapped in or mixed (``gan.blend``).
     """
 
     name = "stylegan"
     latent_keys = ("ws",)
 
-    def __init__(self, weights: str | Path, *, device: str = "auto", noise_mode: str = "const"):
+    def __init__(self, weights: str | Path, *, device: str = "auto", noise_mode: str = "const", blend=None):
         import torch
 
         from dreamreel.gan.stylegan.loader import load_generator
@@ -47,11 +49,16 @@ class StyleGANModel:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
         self.noise_mode = noise_mode
-        self.generator, self.info = load_generator(weights, device=device)
+        self.generator, self.info = load_generator(weights, device=device, blend=blend)
         self.size_px = self.info.resolution
         self.num_ws = self.generator.num_ws
         self.w_dim = self.generator.w_dim
-        self.identity = f"stylegan-{self.info.sha256[:16]}-{noise_mode}-g{GENERATOR_VERSION}"
+        # StyleGAN3 reads a per-frame input transform too (identity when nothing moves it).
+        self.is_stylegan3 = hasattr(self.generator.synthesis, "ws_pixels")
+        self.latent_keys = ("ws", "transform") if self.is_stylegan3 else ("ws",)
+        # The blend (B's hash and the swap or mix) is part of the identity, so segments
+        # rendered with another blend, or none, are never reused.
+        self.identity = f"stylegan-{self.info.identity}-{noise_mode}-g{GENERATOR_VERSION}"
 
     def ws_from_features(self, features: Mapping[str, Any], *, params: Mapping[str, Any], fps: float,
                          where: str = "features.npz") -> np.ndarray:
@@ -71,18 +78,36 @@ class StyleGANModel:
             raise DreamreelError("latents.npz: ws", f"has shape {ws.shape}, this model needs (N, {self.num_ws}, {self.w_dim})",
                                  "rebuild latents.npz for this model (make rebuilds it when gan.weights changes)")
         with torch.no_grad():
-            batch = torch.from_numpy(np.ascontiguousarray(ws, dtype=np.float32)).to(self.device)
-            images = self.generator.synthesis(batch, noise_mode=self.noise_mode)
+            # A copy: ws is often a read-only slice of latents.npz, and torch warns on (and
+            # must not write through) a tensor over read-only memory.
+            batch = torch.from_numpy(np.array(ws, dtype=np.float32, order="C")).to(self.device)
+            if self.is_stylegan3:
+                if "transform" not in latents or np.shape(latents["transform"]) != (len(ws), 3, 3):
+                    raise DreamreelError("latents.npz: transform", "missing or misshapen; a StyleGAN3 model reads one (3, 3) transform per frame",
+                                         "rebuild latents.npz for this model (make rebuilds it when gan.weights changes)")
+                transform = torch.from_numpy(np.array(latents["transform"], dtype=np.float32, order="C")).to(self.device)
+                images = self.generator.synthesis(batch, transform=transform)
+            else:
+                images = self.generator.synthesis(batch, noise_mode=self.noise_mode)
             return to_uint8(images).cpu().numpy()
 
 
 def stylegan_walk(features: Mapping[str, Any], *, weights, params: Mapping[str, Any], where: str = "features.npz") -> dict[str, np.ndarray]:
-    """latents.npz for a StyleGAN model: ``ws`` (N, num_ws, w_dim) and the exact frame rate.
+    """latents.npz for a StyleGAN model: ``ws`` (N, num_ws, w_dim), for StyleGAN3 ``transform`` (N, 3, 3), and the exact frame rate.
 
     The generator is loaded on the CPU (its mapping network is all that is used), so the
     same features, params and model file give byte-identical ws on every machine.
     """
     fps_num, fps_den = int(features["fps_num"]), int(features["fps_den"])
     model = StyleGANModel(weights, device="cpu", noise_mode=params["noise_mode"])
-    ws = stylegan_ws(mapping_inputs(features), generator=model.generator, params=params, fps=fps_num / fps_den, where=where)
-    return {"ws": ws, "fps_num": np.int64(fps_num), "fps_den": np.int64(fps_den)}
+    inputs = mapping_inputs(features)
+    ws = stylegan_ws(inputs, generator=model.generator, params=params, fps=fps_num / fps_den, where=where)
+    walk = {"ws": ws, "fps_num": np.int64(fps_num), "fps_den": np.int64(fps_den)}
+    if model.is_stylegan3:
+        walk["transform"] = input_transforms(inputs, params=params, fps=fps_num / fps_den, img_resolution=model.size_px, where=where)
+    else:
+        moving = [key for key in INPUT_MOTION_KEYS if params[key]]
+        if moving:
+            raise DreamreelError(f"params.yaml: stylegan.{moving[0]}", "moves a StyleGAN3 model's input; this model is StyleGAN2",
+                                 "set it to 0, or use a StyleGAN3 model")
+    return walk

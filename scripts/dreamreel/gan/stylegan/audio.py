@@ -18,6 +18,10 @@ band drives its own group of layers:
 Gains are in units of one typical latent distance: each direction is ``w(z) - w_avg``
 for a seeded z. Everything is seeded and computed on the CPU in float32, so the same
 features and params give byte-identical ws.
+
+StyleGAN3 also moves as a whole: its Fourier-feature input can be rotated and shifted
+(:func:`input_transforms`). The bass slides the picture, onsets kick a turn, and a steady
+spin can be added; one 3x3 transform per frame goes to ``latents.npz`` beside the ws.
 """
 
 from __future__ import annotations
@@ -60,11 +64,15 @@ def validate_features(features: Mapping[str, Any], *, where: str) -> int:
     return frames
 
 
-def layer_groups(resolution: int, *, coarse_max_px: int, middle_max_px: int) -> np.ndarray:
-    """Group index (0 coarse, 1 middle, 2 fine) of each w, shape (num_ws,), from the layer resolutions."""
+def layer_groups(resolution: int, *, coarse_max_px: int, middle_max_px: int, pixels=None) -> np.ndarray:
+    """Group index (0 coarse, 1 middle, 2 fine) of each w, shape (num_ws,), from the layer resolutions.
+
+    ``pixels`` gives each w's resolution directly (StyleGAN3: each layer's sampling rate);
+    by default StyleGAN2's two ws per resolution.
+    """
     from dreamreel.gan.stylegan.network import ws_resolutions
 
-    pixels = np.asarray(ws_resolutions(resolution))
+    pixels = np.asarray(ws_resolutions(resolution) if pixels is None else pixels)
     return np.where(pixels <= coarse_max_px, 0, np.where(pixels <= middle_max_px, 1, 2))
 
 
@@ -99,6 +107,39 @@ def follow_envelope(x: np.ndarray, *, release_s: float, fps: float) -> np.ndarra
         level = max(float(value), level * a)
         out[index] = level
     return out
+
+
+INPUT_MOTION_KEYS = ("input_shift_px", "input_spin_deg_per_s", "input_pulse_deg")
+
+
+def input_transforms(features: Mapping[str, Any], *, params: Mapping[str, Any], fps: float, img_resolution: int,
+                     where: str = "features.npz") -> np.ndarray:
+    """Per-frame transforms of a StyleGAN3 input, float32 (N, 3, 3); identity when the input_* gains are 0.
+
+    The picture is turned by ``spin * t + pulse_deg * onset_envelope`` and then slid by
+    ``input_shift_px * band_low_envelope`` output pixels along a direction that turns
+    once per ``input_shift_period_s``. The input's transform maps picture coordinates to
+    feature coordinates, so it is the inverse of that motion; one output pixel is
+    ``1 / img_resolution`` of the feature plane.
+    """
+    _check_params(params, "params: stylegan")
+    frames = validate_features(features, where=where)
+    t = np.arange(frames) / fps
+    angle = np.deg2rad(params["input_spin_deg_per_s"] * t)
+    if params["input_pulse_deg"]:
+        angle = angle + np.deg2rad(params["input_pulse_deg"]) * follow_envelope(features["onset"], release_s=params["pulse_decay_s"], fps=fps)
+    slide = np.zeros((frames, 2))
+    if params["input_shift_px"]:
+        distance = follow_envelope(features["band_low"], release_s=params["band_release_s"], fps=fps) * params["input_shift_px"] / img_resolution
+        heading = 2 * np.pi * t / params["input_shift_period_s"]
+        slide = distance[:, None] * np.stack([np.cos(heading), np.sin(heading)], axis=1)
+    # Inverse of (slide after turn): turn back by -angle after sliding back by -slide.
+    cos, sin = np.cos(angle), np.sin(angle)
+    inverse = np.zeros((frames, 3, 3))
+    inverse[:, 0, 0], inverse[:, 0, 1], inverse[:, 1, 0], inverse[:, 1, 1] = cos, sin, -sin, cos
+    inverse[:, :2, 2] = -np.einsum("nij,nj->ni", inverse[:, :2, :2], slide)
+    inverse[:, 2, 2] = 1.0
+    return inverse.astype(np.float32)
 
 
 def _check_params(params: Mapping[str, Any], where: str) -> None:
@@ -178,7 +219,9 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
     weights /= weights.sum(axis=1, keepdims=True)
     base = (weights @ anchors).astype(np.float32)  # (N, w_dim)
 
-    groups = layer_groups(generator.img_resolution, coarse_max_px=params["coarse_max_px"], middle_max_px=params["middle_max_px"])
+    ws_pixels = getattr(generator.synthesis, "ws_pixels", None)  # StyleGAN3 tells its layers' rates
+    groups = layer_groups(generator.img_resolution, coarse_max_px=params["coarse_max_px"], middle_max_px=params["middle_max_px"],
+                          pixels=ws_pixels() if ws_pixels else None)
     ws = np.repeat(base[:, None, :], generator.num_ws, axis=1)
     for group, (band, gain) in enumerate((("band_low", "low_gain"), ("band_mid", "mid_gain"), ("band_high", "high_gain"))):
         layers = np.flatnonzero(groups == group)

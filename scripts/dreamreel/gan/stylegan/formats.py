@@ -29,11 +29,12 @@ import numpy as np
 
 from dreamreel.core.errors import DreamreelError
 from dreamreel.gan.stylegan.network import GeneratorConfig, block_resolutions
+from dreamreel.gan.stylegan.network3 import StyleGAN3Config, layer_plan
+from dreamreel.gan.stylegan.quoting import quote
 from dreamreel.gan.stylegan.safe_pickle import AttrDict, NamespaceRecord, NdarrayRecord, PersistentRecord, TensorRecord, TFNetworkRecord
 
 DEFAULT_MAPPING_LR = 0.01
 BLUR_FILTER = np.outer([1.0, 3.0, 3.0, 1.0], [1.0, 3.0, 3.0, 1.0]) / 64.0
-STYLEGAN3_NOT_SUPPORTED = "StyleGAN3 (config t/r) is not supported yet"
 
 
 @dataclass
@@ -54,10 +55,22 @@ class Converted:
     w_avg_in_file: bool = True
     declared: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    stylegan3: StyleGAN3Config | None = None
 
 
-def _fail(where: str, problem: str, fix: str = "check that this is a StyleGAN2 generator file (.pkl from NVlabs, .pt from rosinality)") -> DreamreelError:
+def _fail(where: str, problem: str, fix: str = "check that this is a StyleGAN2 or StyleGAN3 generator file (.pkl from NVlabs, .pt from rosinality)") -> DreamreelError:
     return DreamreelError(where, problem, fix)
+
+
+def _path(prefix: str, name: Any) -> str:
+    """A dotted tensor or module name from the file, quoted as one (the key may not even be text)."""
+    return quote(prefix + name) if isinstance(name, str) else f"{quote(prefix)} key {quote(name)}"
+
+
+def _some_keys(mapping: dict) -> str:
+    """The first few keys of a dict from the file, quoted (they may be any hashable value)."""
+    keys = [key for _, key in zip(range(8), mapping)]
+    return ", ".join(quote(key, 30) for key in keys) + (", ..." if len(mapping) > len(keys) else "")
 
 
 def _as_array(value: Any, where: str, name: str) -> np.ndarray:
@@ -69,9 +82,9 @@ def _as_array(value: Any, where: str, name: str) -> np.ndarray:
     elif isinstance(value, NdarrayRecord) and value.array is not None:
         array = value.array
     else:
-        raise _fail(where, f"{name} is not a tensor")
+        raise _fail(where, f"{quote(name)} is not a tensor")
     if array.dtype.kind not in "fiub":
-        raise _fail(where, f"{name} has non-numeric data")
+        raise _fail(where, f"{quote(name)} has non-numeric data")
     return np.asarray(array, dtype=np.float32, order="C")
 
 
@@ -98,21 +111,21 @@ def _flatten(record: PersistentRecord, where: str) -> tuple[dict[str, TensorReco
         for slot in ("_parameters", "_buffers"):
             entries = state.get(slot, {})
             if not isinstance(entries, dict):
-                raise _fail(where, f"{prefix}{slot} of a {node.class_name} is not a mapping")
+                raise _fail(where, f"{quote(prefix + slot)} of a {quote(node.class_name)} is not a mapping")
             for name, value in entries.items():
                 if value is None:
                     continue
                 if not isinstance(name, str) or not isinstance(value, TensorRecord):
-                    raise _fail(where, f"{prefix}{name!s} of a {node.class_name} is not a tensor")
+                    raise _fail(where, f"{_path(prefix, name)} of a {quote(node.class_name)} is not a tensor")
                 tensors[prefix + name] = value
         children = state.get("_modules", {})
         if not isinstance(children, dict):
-            raise _fail(where, f"{prefix}_modules of a {node.class_name} is not a mapping")
+            raise _fail(where, f"{quote(prefix)}_modules of a {quote(node.class_name)} is not a mapping")
         for name, child in children.items():
             if child is None:
                 continue
             if not isinstance(name, str) or not isinstance(child, PersistentRecord):
-                raise _fail(where, f"{prefix}{name!s} is a module of unknown kind (not a persistent NVlabs class)")
+                raise _fail(where, f"{_path(prefix, name)} is a module of unknown kind (not a persistent NVlabs class)")
             stack.append((f"{prefix}{name}.", child, depth + 1))
     return tensors, records
 
@@ -134,7 +147,7 @@ def _number_or_none(value: Any, where: str, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(where, f"setting {name} = {value!r} is not a number")
+        raise _fail(where, f"setting {quote(name)} = {quote(value)} is not a number")
     return float(value)
 
 
@@ -144,7 +157,7 @@ def _check_lrelu(records: dict[str, PersistentRecord], where: str) -> None:
         is_mapping_fc = path.startswith("mapping.fc")
         is_synthesis_conv = re.fullmatch(r"synthesis\.b\d+\.conv[01]", path) is not None
         if found and (is_mapping_fc or is_synthesis_conv) and activation != "lrelu":
-            raise _fail(where, f"{path} uses activation {activation!r}; only leaky ReLU StyleGAN2 models are supported")
+            raise _fail(where, f"{quote(path)} uses activation {quote(activation)}; only leaky ReLU StyleGAN2 models are supported")
 
 
 def nvlabs_pytorch(top: Any, where: str) -> Converted:
@@ -155,7 +168,7 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
     if network is None:
         if "D" in top:
             raise _fail(where, "file holds only a discriminator (D), no generator", "use a snapshot that contains G_ema (network-snapshot-*.pkl)")
-        keys = ", ".join(sorted(str(k) for k in top)[:8])
+        keys = _some_keys(top)
         raise _fail(where, f"no generator in this pickle (keys: {keys})")
     generator = top[network]
     if not isinstance(generator, PersistentRecord):
@@ -163,9 +176,9 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
     tensors, records = _flatten(generator, where)
     class_names = {record.class_name for record in records.values()}
     if "SynthesisInput" in class_names or "synthesis.input.freqs" in tensors:
-        raise _fail(where, STYLEGAN3_NOT_SUPPORTED, "use a StyleGAN2 model (stylegan2-ada-pytorch, or the stylegan3 repo with --cfg=stylegan2)")
+        return _nvlabs_stylegan3(generator, tensors, records, network, where)
     if "synthesis.b4.const" not in tensors:
-        raise _fail(where, f"{network} is not a StyleGAN2 generator (no synthesis.b4.const; classes: {', '.join(sorted(class_names))})")
+        raise _fail(where, f"{network} is not a StyleGAN2 generator (no synthesis.b4.const; classes: {quote(sorted(class_names)[:6], 200)})")
 
     kwargs = generator.state.get("_init_kwargs")
     if not isinstance(kwargs, dict):
@@ -185,7 +198,7 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
         array = _as_array(value, where, name)
         if name.endswith("resample_filter"):
             if array.shape != (4, 4) or not np.allclose(array, BLUR_FILTER, atol=1e-6):
-                raise _fail(where, f"{name} is not the [1,3,3,1] blur filter; other resampling filters are not supported")
+                raise _fail(where, f"{quote(name)} is not the [1,3,3,1] blur filter; other resampling filters are not supported")
             continue
         arrays[name] = array
 
@@ -240,6 +253,130 @@ def nvlabs_pytorch(top: Any, where: str) -> Converted:
                      conv_clamp=conv_clamp, w_avg_in_file="mapping.w_avg" in arrays, declared=declared, notes=notes)
 
 
+# The StyleGAN3 synthesis settings a file may record, with the defaults of NVlabs'
+# constructors; config r is recorded as conv_kernel 1 and use_radial_filters True.
+_STYLEGAN3_SETTINGS: dict[str, tuple[type, Any]] = {
+    "channel_base": (int, 32768), "channel_max": (int, 512), "num_layers": (int, 14), "num_critical": (int, 2),
+    "first_cutoff": (float, 2.0), "first_stopband": (float, 2**2.1), "last_stopband_rel": (float, 2**0.3),
+    "margin_size": (int, 10), "output_scale": (float, 0.25), "conv_kernel": (int, 3), "filter_size": (int, 6),
+    "lrelu_upsampling": (int, 2), "use_radial_filters": (bool, False),
+}
+
+
+def _nvlabs_stylegan3(generator: PersistentRecord, tensors: dict[str, TensorRecord], records: dict[str, PersistentRecord],
+                      network: str, where: str) -> Converted:
+    """A StyleGAN3 (t or r) generator: settings from the synthesis record, then the generator's, then the defaults.
+
+    The layer list the settings imply (names carry each layer's size and channels) must
+    equal the file's own, in order, and each layer's stored filter sizes, padding and
+    factors must agree with it: a strong check that the settings were read right.
+    """
+    kwargs = _plain(generator.state.get("_init_kwargs"))
+    synthesis = records.get("synthesis")
+    if not isinstance(kwargs, dict) or synthesis is None:
+        raise _fail(where, f"{network} has no constructor settings or synthesis network")
+    synthesis_kwargs = _plain(synthesis.state.get("_init_kwargs"))
+    synthesis_kwargs = synthesis_kwargs if isinstance(synthesis_kwargs, dict) else {}
+    settings: dict[str, Any] = {}
+    for key, (kind, default) in _STYLEGAN3_SETTINGS.items():
+        value = synthesis_kwargs.get(key, kwargs.get(key, default))
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise _fail(where, f"setting {key} = {quote(value)} is not true or false")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
+                raise _fail(where, f"setting {key} = {quote(value)} is not a whole number")
+            value = int(value)
+        else:
+            value = _number_or_none(value, where, key)
+            if value is None or value <= 0:
+                raise _fail(where, f"setting {key} = {quote(value)} must be a positive number")
+        settings[key] = value
+    clamp_found, clamp = _record_setting(synthesis, "conv_clamp")
+    if not clamp_found:
+        clamp = kwargs.get("conv_clamp", 256)
+    conv_clamp = _number_or_none(clamp, where, "conv_clamp")
+    if not 1 <= settings["num_critical"] < settings["num_layers"] <= 64 or settings["conv_kernel"] not in (1, 3):
+        raise _fail(where, f"StyleGAN3 settings out of range: num_layers {settings['num_layers']}, num_critical "
+                           f"{settings['num_critical']}, conv_kernel {settings['conv_kernel']}")
+
+    arrays = {name: _as_array(value, where, name) for name, value in tensors.items()}
+    layers = 0
+    while f"mapping.fc{layers}.weight" in arrays:
+        layers += 1
+    if layers == 0 or "synthesis.input.weight" not in arrays:
+        raise _fail(where, "StyleGAN3 generator without mapping layers or synthesis input")
+    w_dim, _ = arrays[f"mapping.fc{layers - 1}.weight"].shape
+    c_dim = embed = 0
+    if "mapping.embed.weight" in arrays:
+        embed, c_dim = arrays["mapping.embed.weight"].shape
+    z_dim = arrays["mapping.fc0.weight"].shape[1] - embed
+    resolution = kwargs.get("img_resolution", synthesis_kwargs.get("img_resolution"))
+    img_channels = kwargs.get("img_channels", synthesis_kwargs.get("img_channels"))
+    if type(resolution) is not int or type(img_channels) is not int or not 16 <= resolution <= 4096 or img_channels not in (1, 3):
+        raise _fail(where, f"StyleGAN3 generator with img_resolution {quote(resolution)} and img_channels {quote(img_channels)}")
+    _check_lrelu({path: record for path, record in records.items() if path.startswith("mapping")}, where)
+    lr_found, lr = _record_setting(records.get("mapping.fc0"), "lr_multiplier")
+    if not lr_found:
+        mapping_kwargs = _plain(kwargs.get("mapping_kwargs", {}))
+        lr = mapping_kwargs.get("lr_multiplier", DEFAULT_MAPPING_LR) if isinstance(mapping_kwargs, dict) else DEFAULT_MAPPING_LR
+    lr = _number_or_none(lr, where, "mapping lr_multiplier")
+    if lr is None or lr <= 0:
+        raise _fail(where, f"mapping lr_multiplier {quote(lr)} must be positive")
+    config = StyleGAN3Config(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=img_channels,
+                             mapping_layers=layers, mapping_lr_multiplier=lr, conv_clamp=conv_clamp, **settings)
+    if z_dim < 0 or (embed and embed != w_dim):
+        raise _fail(where, "StyleGAN3 mapping network shapes are inconsistent")
+
+    _, plans = layer_plan(config)
+    children = synthesis.state.get("_modules", {})
+    stored = [name for name, child in children.items() if child is not None] if isinstance(children, dict) else []
+    expected = ["input"] + [plan.name for plan in plans]
+    if stored != expected:
+        raise _fail(where, f"StyleGAN3 layers {quote(stored[:4] + ['...'] + stored[-2:], 160)} are not the ones its settings give "
+                           f"({quote(expected[:4] + ['...'] + expected[-2:], 160)})",
+                    "the file's settings are unusual or inconsistent; dreamreel reads StyleGAN3 t and r generators")
+    for plan in plans:
+        record = records.get(f"synthesis.{plan.name}")
+        found, layer_clamp = _record_setting(record, "conv_clamp")
+        if found and _number_or_none(layer_clamp, where, f"{plan.name}.conv_clamp") != conv_clamp:
+            raise _fail(where, f"layer {plan.name} clamps at {quote(layer_clamp)}, the network at {conv_clamp}; one clamp for all layers is supported")
+        for attribute, value in (("up_factor", plan.up_factor), ("down_factor", plan.down_factor), ("conv_kernel", plan.kernel),
+                                 ("padding", list(plan.padding)), ("is_torgb", plan.is_torgb)):
+            if record is None or attribute not in record.state:
+                continue  # advisory: only checked when the file records it
+            stored_value = record.state[attribute]
+            if isinstance(stored_value, tuple):
+                stored_value = list(stored_value)
+            if stored_value != value:
+                raise _fail(where, f"layer {plan.name} stores {attribute} = {quote(record.state[attribute])}, its settings give {value}")
+        for slot, taps, radial in (("up_filter", plan.up_taps, False), ("down_filter", plan.down_taps, plan.down_radial)):
+            name = f"synthesis.{plan.name}.{slot}"
+            shape = None if taps == 1 else (taps, taps) if radial else (taps,)
+            have = arrays[name].shape if name in arrays else None
+            if have != shape:
+                raise _fail(where, f"{name} has shape {have}, the layer's settings give {shape}")
+    # Every tensor's shape, checked before a generator of this size is built: the settings
+    # come from the file, and a claim of a million channels over a few kilobytes of
+    # weights must not make us allocate terabytes.
+    input_plan, _ = layer_plan(config)
+    expected_shapes = {"synthesis.input.weight": (input_plan.channels, input_plan.channels), "synthesis.input.affine.weight": (4, w_dim),
+                       "synthesis.input.affine.bias": (4,), "synthesis.input.transform": (3, 3), "synthesis.input.freqs": (input_plan.channels, 2),
+                       "synthesis.input.phases": (input_plan.channels,)}
+    for plan in plans:
+        prefix = f"synthesis.{plan.name}."
+        expected_shapes.update({prefix + "weight": (plan.out_channels, plan.in_channels, plan.kernel, plan.kernel), prefix + "bias": (plan.out_channels,),
+                                prefix + "affine.weight": (plan.in_channels, w_dim), prefix + "affine.bias": (plan.in_channels,),
+                                prefix + "magnitude_ema": ()})
+    for name, shape in expected_shapes.items():
+        have = arrays[name].shape if name in arrays else None
+        if have != shape:
+            raise _fail(where, f"{name} has shape {have}, the file's StyleGAN3 settings give {shape}")
+    family = f"stylegan3-{config.config_name}"
+    return Converted(family=family, network=network, arrays=arrays, mapping_lr_multiplier=lr, conv_clamp=conv_clamp,
+                     w_avg_in_file="mapping.w_avg" in arrays, declared={}, notes=[], stylegan3=config)
+
+
 # ---------------------------------------------------------------------------------------
 # NVlabs TensorFlow pickles
 # ---------------------------------------------------------------------------------------
@@ -262,7 +399,7 @@ def _tf_variables(network: TFNetworkRecord, where: str, prefix: str = "", depth:
         raise _fail(where, "TensorFlow network state is malformed")
     version = state.get("version")
     if version not in (2, 3, 4):
-        raise _fail(where, f"TensorFlow network format version {version!r} is not supported (2, 3 or 4)")
+        raise _fail(where, f"TensorFlow network format version {quote(version)} is not supported (2, 3 or 4)")
     variables: dict[str, np.ndarray] = {}
     raw = state.get("variables")
     if not isinstance(raw, list):
@@ -285,7 +422,7 @@ def _tf_variables(network: TFNetworkRecord, where: str, prefix: str = "", depth:
         raise _fail(where, "TensorFlow network components are malformed")
     for name, component in components.items():
         if not isinstance(name, str) or not isinstance(component, TFNetworkRecord):
-            raise _fail(where, f"TensorFlow component {name!s} is not a network")
+            raise _fail(where, f"TensorFlow component {quote(name)} is not a network")
         child_vars, child_settings = _tf_variables(component, where, f"{prefix}{name}/", depth + 1)
         variables.update(child_vars)
         for key, value in child_settings.items():
@@ -354,7 +491,7 @@ def nvlabs_tensorflow(top: Any, where: str) -> Converted:
     if any("LabelConcat" in name for name in names):
         raise _fail(where, "conditional StyleGAN2-TF models (LabelConcat) are not supported", "use an unconditional model, or a StyleGAN2-ADA one")
     if "G_synthesis_stylegan2" not in str(settings.get("synthesis_func", "G_synthesis_stylegan2")):
-        raise _fail(where, f"synthesis network {settings.get('synthesis_func')!r} is not StyleGAN2's", "use a config-e or config-f model")
+        raise _fail(where, f"synthesis network {quote(settings.get('synthesis_func'))} is not StyleGAN2's", "use a config-e or config-f model")
     arrays: dict[str, np.ndarray] = {}
     unknown: list[str] = []
     for name in sorted(variables):
@@ -366,18 +503,18 @@ def nvlabs_tensorflow(top: Any, where: str) -> Converted:
         if renamed is not None:
             arrays[renamed[0]] = np.asarray(renamed[1], dtype=np.float32, order="C")
     if unknown:
-        raise _fail(where, f"TensorFlow variables with no StyleGAN2 meaning: {', '.join(unknown[:5])}")
+        raise _fail(where, f"TensorFlow variables with no StyleGAN2 meaning: {', '.join(quote(name) for name in unknown[:5])}")
 
     notes = []
     for key, expected in (("nonlinearity", "lrelu"), ("mapping_nonlinearity", "lrelu"), ("normalize_latents", True)):
         if key in settings and settings[key] != expected:
-            raise _fail(where, f"TensorFlow setting {key} = {settings[key]!r} is not supported (only {expected!r})")
+            raise _fail(where, f"TensorFlow setting {key} = {quote(settings[key])} is not supported (only {expected!r})")
     kernel = settings.get("resample_kernel", [1, 3, 3, 1])
     if not isinstance(kernel, (list, tuple)) or list(kernel) != [1, 3, 3, 1]:
-        raise _fail(where, f"resample_kernel {kernel!r} is not supported (only [1, 3, 3, 1])")
+        raise _fail(where, f"resample_kernel {quote(kernel)} is not supported (only [1, 3, 3, 1])")
     lr = _number_or_none(settings.get("mapping_lrmul", DEFAULT_MAPPING_LR), where, "mapping_lrmul")
     if lr is None or lr <= 0:
-        raise _fail(where, f"mapping_lrmul {lr!r} must be a positive number")
+        raise _fail(where, f"mapping_lrmul {quote(lr)} must be a positive number")
     if "mapping_lrmul" not in settings:
         notes.append(f"mapping_lrmul not recorded; assumed {DEFAULT_MAPPING_LR}")
     conv_clamp = _number_or_none(settings.get("conv_clamp"), where, "conv_clamp")
@@ -386,7 +523,7 @@ def nvlabs_tensorflow(top: Any, where: str) -> Converted:
     known = {"latent_size", "label_size", "dlatent_size", "resolution", "num_channels", "mapping_layers", "mapping_lrmul",
              "nonlinearity", "mapping_nonlinearity", "normalize_latents", "resample_kernel", "conv_clamp", "architecture"}
     for key in sorted(set(settings) - known - _TF_IGNORED_KWARGS):
-        notes.append(f"TensorFlow setting {key} = {settings[key]!r} not recognised (ignored)")
+        notes.append(f"TensorFlow setting {quote(key)} = {quote(settings[key])} not recognised (ignored)")
     declared = {}
     for tf_key, key in (("latent_size", "z_dim"), ("label_size", "c_dim"), ("dlatent_size", "w_dim"),
                         ("resolution", "img_resolution"), ("num_channels", "img_channels"), ("architecture", "architecture")):
@@ -430,7 +567,7 @@ def _rosinality_rename(name: str, value: np.ndarray) -> tuple[str, np.ndarray] |
         prefix = f"synthesis.b{8 * 2 ** int(match[3])}.torgb"
     if leaf in ("conv.blur.kernel", "upsample.kernel"):
         if value.shape != (4, 4) or not np.allclose(value, ROSINALITY_UP_KERNEL, atol=1e-6):
-            raise ValueError(f"{name} is not the [1,3,3,1] up-sampling kernel")
+            raise ValueError(f"{quote(name)} is not the [1,3,3,1] up-sampling kernel")
         return None
     if leaf == "conv.weight":
         return f"{prefix}.weight", value.reshape(value.shape[1:])
@@ -454,7 +591,7 @@ def rosinality(top: Any, where: str) -> Converted:
     elif "d" in top:
         raise _fail(where, "checkpoint holds no g_ema generator", "use a checkpoint saved by rosinality's train.py or convert_weight.py")
     else:
-        keys = ", ".join(sorted(str(k) for k in top)[:8])
+        keys = _some_keys(top)
         raise _fail(where, f"not a rosinality StyleGAN2 checkpoint (keys: {keys})")
     if not isinstance(state, dict):
         raise _fail(where, "g_ema is not a state dict")
@@ -473,7 +610,7 @@ def rosinality(top: Any, where: str) -> Converted:
         if renamed is not None:
             arrays[renamed[0]] = np.asarray(renamed[1], dtype=np.float32, order="C")
     if unknown:
-        raise _fail(where, f"g_ema entries with no StyleGAN2 meaning: {', '.join(sorted(unknown)[:5])}",
+        raise _fail(where, f"g_ema entries with no StyleGAN2 meaning: {', '.join(quote(name) for name in sorted(unknown)[:5])}",
                     "SWAGAN and other variants are not supported; use a plain rosinality StyleGAN2 checkpoint")
     if "latent_avg" in top and top["latent_avg"] is not None:
         arrays["mapping.w_avg"] = _as_array(top["latent_avg"], where, "latent_avg").reshape(-1)
@@ -488,7 +625,7 @@ def rosinality(top: Any, where: str) -> Converted:
     if isinstance(args, NamespaceRecord) and "lr_mlp" in args.values:
         lr = _number_or_none(args.values["lr_mlp"], where, "args.lr_mlp")
         if lr is None or lr <= 0:
-            raise _fail(where, f"args.lr_mlp {lr!r} must be a positive number")
+            raise _fail(where, f"args.lr_mlp {quote(lr)} must be a positive number")
     else:
         notes.append(f"mapping learning-rate multiplier (lr_mlp) not recorded; assumed rosinality's default {DEFAULT_MAPPING_LR}")
     return Converted(family="rosinality", network=network, arrays=arrays, mapping_lr_multiplier=lr, conv_clamp=None,
@@ -500,13 +637,19 @@ def rosinality(top: Any, where: str) -> Converted:
 # ---------------------------------------------------------------------------------------
 
 
-def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig:
-    """Read the generator's structure from its tensor shapes and check it against the file's own settings."""
+def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig | StyleGAN3Config:
+    """Read the generator's structure from its tensor shapes and check it against the file's own settings.
+
+    A StyleGAN3 file's structure is already known from its settings and checked layer by
+    layer; its shapes are checked when the tensors are loaded.
+    """
+    if converted.stylegan3 is not None:
+        return converted.stylegan3
     shapes = {name: array.shape for name, array in converted.arrays.items()}
 
     def shape(name: str, ndim: int) -> tuple[int, ...]:
         if name not in shapes:
-            raise _fail(where, f"missing tensor {name}")
+            raise _fail(where, f"missing tensor {quote(name)}")
         if len(shapes[name]) != ndim:
             raise _fail(where, f"{name} has shape {shapes[name]}, expected {ndim} dimensions")
         return shapes[name]
@@ -544,7 +687,7 @@ def config_from_tensors(converted: Converted, where: str) -> GeneratorConfig:
     derived = dict(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=img_channels, architecture=architecture)
     for key, value in converted.declared.items():
         if key in derived and value != derived[key]:
-            raise _fail(where, f"file says {key} = {value!r} but its tensors say {derived[key]!r}", "the file is inconsistent or corrupted; download it again")
+            raise _fail(where, f"file says {key} = {quote(value)} but its tensors say {derived[key]!r}", "the file is inconsistent or corrupted; download it again")
     return GeneratorConfig(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=resolution, img_channels=img_channels,
                            channels=channels, mapping_layers=layers, embed_features=embed_features or None,
                            layer_features=layer_features, mapping_lr_multiplier=converted.mapping_lr_multiplier,

@@ -19,12 +19,21 @@ Three containers are read, all with the same table:
 
 Storage bytes are never trusted: a tensor view must lie inside its storage and may not
 have more elements than it, so a corrupted size cannot make us allocate more memory than
-the file holds.
+the file holds. Views are copied out only against a budget (:class:`LoadContext`): all the
+tensors of one file together may not take more bytes than the file itself, so a hundred
+views of one storage are refused before they are copied.
+
+The globals are shared by every load in the process, so BUILD (which sets attributes) is
+refused on each of them; it works only on records the loader made for the file at hand.
+The memo (PUT indices) is a dict, so no index in the file sizes an allocation.
+Text quoted from the file in an error goes through :func:`~.quoting.quote`.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import hashlib
 import io
 import math
@@ -35,9 +44,46 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
+from dreamreel.gan.stylegan.quoting import quote
+
 
 class Refused(pickle.UnpicklingError):
     """The stream asked for something a model file has no reason to contain."""
+
+
+class LoadContext:
+    """What one file's load may spend: the bytes its tensors may be copied into.
+
+    ``budget_bytes`` is normally the file's size: every tensor of a real model has its own
+    bytes in the file, so copying them out never needs more. Views that share a storage
+    can ask for far more (a hundred views of 16 MiB are 1.6 GB); the budget refuses the
+    copy that would pass it, before it is made.
+    """
+
+    def __init__(self, budget_bytes: int):
+        self.budget_bytes = budget_bytes
+        self.spent_bytes = 0
+
+    def spend(self, count: int) -> None:
+        if self.spent_bytes + count > self.budget_bytes:
+            raise Refused(f"its tensors add up to more than the {self.budget_bytes} bytes the file holds "
+                          "(views sharing one storage are copied once each)")
+        self.spent_bytes += count
+
+
+# The load in progress: storages made while it runs (also those in nested storage blobs,
+# which are read by an allowed global that cannot be handed arguments of ours) charge it.
+_CURRENT_LOAD: contextvars.ContextVar[LoadContext | None] = contextvars.ContextVar("stylegan_load", default=None)
+
+
+@contextlib.contextmanager
+def loading(context: LoadContext):
+    """Make ``context`` the budget of every storage created inside the ``with`` block."""
+    token = _CURRENT_LOAD.set(context)
+    try:
+        yield context
+    finally:
+        _CURRENT_LOAD.reset(token)
 
 
 # ---------------------------------------------------------------------------------------
@@ -64,7 +110,7 @@ class StorageRecord(_Inert):
     data is held as raw ``uint16`` because numpy has no such type.
     """
 
-    __slots__ = ("dtype_name", "numpy_dtype", "numel", "location", "array")
+    __slots__ = ("dtype_name", "numpy_dtype", "numel", "location", "array", "context")
 
     def __init__(self, dtype_name: str, numpy_dtype: np.dtype, numel: int, location: str):
         self.dtype_name = dtype_name
@@ -72,6 +118,8 @@ class StorageRecord(_Inert):
         self.numel = numel
         self.location = location
         self.array: np.ndarray | None = None
+        # Outside a load (tests building records by hand) nothing is budgeted.
+        self.context = _CURRENT_LOAD.get()
 
     def fill(self, raw: bytes | memoryview) -> None:
         expected = self.numel * self.numpy_dtype.itemsize
@@ -109,6 +157,8 @@ class TensorRecord(_Inert):
         if numel == 0:
             return np.zeros(self.size, dtype=self.storage.numpy_dtype)
         itemsize = data.itemsize
+        if self.storage.context is not None:
+            self.storage.context.spend(numel * itemsize)  # before the copy, not after
         view = np.lib.stride_tricks.as_strided(
             data[self.offset :], shape=self.size, strides=[s * itemsize for s in self.stride], writeable=False
         )
@@ -140,12 +190,17 @@ class TFNetworkRecord:
 
     __slots__ = ("state",)
 
-    def __init__(self) -> None:
-        self.state: dict | None = None
+    def __new__(cls, *args: Any, **kwargs: Any) -> "TFNetworkRecord":
+        # NEWOBJ makes instances with __new__ alone (no __init__), and a file may skip the
+        # BUILD that follows: set every slot here, so a record is never half made.
+        if args or kwargs:
+            raise Refused("a TensorFlow network is built from its state only")
+        record = super().__new__(cls)
+        record.state = None
+        return record
 
     def __setstate__(self, state: Any) -> None:
-        # NEWOBJ creates instances with __new__ alone, so the slot may be unset.
-        if getattr(self, "state", None) is not None or not isinstance(state, dict):
+        if self.state is not None or not isinstance(state, dict):
             raise Refused("a TensorFlow network's state must be one dict")
         self.state = state
 
@@ -158,11 +213,19 @@ class NamespaceRecord:
 
     __slots__ = ("values",)
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> "NamespaceRecord":
+        # As for TFNetworkRecord: NEWOBJ without BUILD must still leave a whole record.
+        if args:
+            raise Refused("argparse.Namespace takes keyword arguments only")
+        record = super().__new__(cls)
+        record.values = {}
+        return record
+
     def __init__(self, **values: Any) -> None:
-        self.values: dict = dict(values)
+        self.values = dict(values)
 
     def __setstate__(self, state: Any) -> None:
-        if getattr(self, "values", None) or not isinstance(state, dict):
+        if self.values or not isinstance(state, dict):
             raise Refused("argparse.Namespace state must be a dict")
         self.values = dict(state)
 
@@ -197,7 +260,7 @@ class DtypeRecord:
             raise Refused("structured numpy dtypes are not allowed")
         order = state[1]
         if order not in ("<", ">", "|", "="):
-            raise Refused(f"unknown numpy byte order {order!r}")
+            raise Refused(f"unknown numpy byte order {quote(order)}")
         if order in ("<", ">"):
             self.dtype = self.dtype.newbyteorder(order)
 
@@ -339,7 +402,7 @@ def _record_persistent(meta: Any) -> PersistentRecord:
     if not isinstance(meta, dict):
         raise Refused("persistent object metadata must be a dict")
     if meta.get("type") != "class":
-        raise Refused(f"persistent object of type {meta.get('type')!r} (only 'class' exists)")
+        raise Refused(f"persistent object of type {quote(meta.get('type'))} (only 'class' exists)")
     class_name, state, version, source = (meta.get(k) for k in ("class_name", "state", "version", "module_src"))
     if not isinstance(class_name, str) or not isinstance(state, dict) or type(version) is not int:
         raise Refused("persistent object metadata lacks class_name, state or version")
@@ -358,7 +421,7 @@ def _np_reconstruct(subtype: Any, shape: Any, dtype_code: Any) -> NdarrayRecord:
 
 def _np_dtype(spec: Any, align: Any = False, copy: Any = True) -> DtypeRecord:
     if not isinstance(spec, str) or spec not in _NUMPY_DTYPES:
-        raise Refused(f"numpy dtype {spec!r} is not allowed (numeric types only)")
+        raise Refused(f"numpy dtype {quote(spec)} is not allowed (numeric types only)")
     return DtypeRecord(np.dtype(spec))
 
 
@@ -376,6 +439,7 @@ class _NdarrayMarker:
 
     def __call__(self, *args: Any) -> Any:
         raise Refused("numpy.ndarray may only be used to rebuild an array")
+
 
 
 _NDARRAY_MARKER = _NdarrayMarker()
@@ -410,36 +474,63 @@ ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
     ("torch.storage", "_load_from_bytes"): _load_nested_storage,
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _record_persistent,
-    ("dnnlib.util", "EasyDict"): AttrDict,
-    ("dnnlib", "EasyDict"): AttrDict,
-    ("dnnlib.tflib.network", "Network"): TFNetworkRecord,
-    ("argparse", "Namespace"): NamespaceRecord,
-    ("numpy", "ndarray"): _NDARRAY_MARKER,
     ("numpy", "dtype"): _np_dtype,
     ("numpy.core.multiarray", "_reconstruct"): _np_reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _np_reconstruct,
     ("numpy.core.multiarray", "scalar"): _np_scalar,
     ("numpy._core.multiarray", "scalar"): _np_scalar,
+    ("dnnlib.util", "EasyDict"): AttrDict,
+    ("dnnlib", "EasyDict"): AttrDict,
+    ("dnnlib.tflib.network", "Network"): TFNetworkRecord,
+    ("argparse", "Namespace"): NamespaceRecord,
+    ("numpy", "ndarray"): _NDARRAY_MARKER,
 }
 ALLOWED_GLOBALS.update({("torch", name): StorageType(name) for name in _STORAGE_TYPES})
 
 
-class SafeUnpickler(pickle.Unpickler):
+# The only objects BUILD may give state to: records the loader made for this file, each
+# with a __setstate__ that checks what it gets. Never a global, which every load in the
+# process shares: a function's __qualname__ or __defaults__, a storage-type marker, a class.
+_BUILD_TARGETS = (TFNetworkRecord, NamespaceRecord, NdarrayRecord, DtypeRecord, AttrDict)
+_GLOBAL_NAMES = {id(value): ".".join(key) for key, value in ALLOWED_GLOBALS.items()}
+
+
+class SafeUnpickler(pickle._Unpickler):
     """A pickle reader that resolves globals only through :data:`ALLOWED_GLOBALS`.
 
     ``storage_loader`` handles persistent ids (storage references in ``torch.save``
     files); without it any persistent id is refused, as in a plain NVlabs pickle.
+
+    Built on the Python implementation of the unpickler, for two reasons. Its memo is a
+    dict, where the C unpickler keeps an array as long as the largest index a PUT names:
+    a 20-byte ``LONG_BINPUT 2**31`` makes it allocate and zero 32 GB. And its opcodes can
+    be overridden: BUILD goes through :meth:`load_build` below. Model pickles hold few
+    opcodes (their bulk is a few large byte strings), so it is no slower in practice.
     """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file: BinaryIO, storage_loader: Callable[[Any], StorageRecord] | None = None):
         super().__init__(file, fix_imports=False)
         self._storage_loader = storage_loader
 
+    def load_build(self) -> None:
+        state = self.stack.pop()
+        target = self.stack[-1]
+        if id(target) in _GLOBAL_NAMES:
+            raise Refused(f"BUILD on the loader's global {_GLOBAL_NAMES[id(target)]} is not allowed")
+        if type(target) not in _BUILD_TARGETS:
+            raise Refused(f"BUILD on {quote(target, 40)} is not allowed (only on numpy arrays and dtypes, "
+                          "TensorFlow networks, argparse.Namespace and EasyDict)")
+        target.__setstate__(state)
+
+    dispatch[pickle.BUILD[0]] = load_build
+
     def find_class(self, module: str, name: str) -> Any:
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except (KeyError, TypeError):
-            raise Refused(f"forbidden global {module}.{name}") from None
+            raise Refused(f"forbidden global {quote(f'{module}.{name}')}") from None
 
     def persistent_load(self, pid: Any) -> Any:
         if self._storage_loader is None:
@@ -487,13 +578,18 @@ def _read_exact(file: BinaryIO, count: int) -> bytes:
     return data
 
 
-def load_legacy_torch(file: BinaryIO) -> Any:
+def load_legacy_torch(file: BinaryIO, context: LoadContext | None = None) -> Any:
     """Read a legacy (non-zip) ``torch.save`` stream with the allow-list; storages ignore their device.
 
     Layout: pickles of the magic number, the protocol version and system info, then the
     object (storages as persistent ids), then the list of storage keys; then, per key, an
     int64 element count and the raw little-endian bytes.
     """
+    with loading(context or _CURRENT_LOAD.get() or LoadContext(_size_of(file))):
+        return _read_legacy_torch(file)
+
+
+def _read_legacy_torch(file: BinaryIO) -> Any:
     if SafeUnpickler(file).load() != _LEGACY_MAGIC:
         raise Refused("not a torch.save file (bad magic number)")
     if SafeUnpickler(file).load() != _LEGACY_PROTOCOL:
@@ -522,41 +618,110 @@ def load_legacy_torch(file: BinaryIO) -> Any:
     return result
 
 
-def load_zip_torch(file: BinaryIO) -> Any:
-    """Read a zip-format ``torch.save`` file (``<name>/data.pkl`` + ``<name>/data/<key>``)."""
-    with zipfile.ZipFile(file) as archive:
-        pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") and name.count("/") == 1]
+# torch.save's data.pkl holds the structure only (tensors are separate members): well
+# under 1 MB for a 1024 px checkpoint with optimizer states. More is refused before a
+# byte of it is inflated; what is read stays under the declared size, so a pickle inside
+# can make us hold at most about twice this.
+MAX_ZIP_PICKLE_BYTES = 32 * 2**20
+_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+
+
+class _BoundedReader(io.RawIOBase):
+    """A member of the archive read as a stream that cannot yield more than its declared size."""
+
+    def __init__(self, stream: BinaryIO, limit: int):
+        super().__init__()
+        self._stream = stream
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+
+def _member(archive: zipfile.ZipFile, name: str, archive_bytes: int, what: str) -> zipfile.ZipInfo:
+    """The header of one member, checked against the archive's size before anything is read."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise Refused(f"{what} {quote(name)} is missing from the archive") from None
+    if info.header_offset + info.compress_size > archive_bytes:
+        raise Refused(f"{what} {quote(name)} claims {info.compress_size} bytes at offset {info.header_offset}, past the end of the file")
+    return info
+
+
+def load_zip_torch(file: BinaryIO, context: LoadContext | None = None) -> Any:
+    """Read a zip-format ``torch.save`` file (``<name>/data.pkl`` + ``<name>/data/<key>``).
+
+    The central directory is read first and every size checked before any data: the pickle
+    may be stored or deflated and at most :data:`MAX_ZIP_PICKLE_BYTES` once inflated;
+    storages must be stored (torch never compresses them), exactly as long as their
+    references say, inside the file, and together no larger than it.
+    """
+    archive_bytes = _size_of(file)
+    context = context or LoadContext(archive_bytes)
+    with zipfile.ZipFile(file) as archive, loading(context):
+        names = archive.namelist()
+        pickles = [name for name in names if name.endswith("/data.pkl") and name.count("/") == 1]
         if len(pickles) != 1:
             raise Refused("zip file is not a torch.save archive (no single <name>/data.pkl)")
         prefix = pickles[0][: -len("data.pkl")]
         byteorder = prefix + "byteorder"
-        if byteorder in archive.namelist() and archive.read(byteorder) != b"little":
-            raise Refused("only little-endian torch.save files are supported")
+        if byteorder in names:
+            info = _member(archive, byteorder, archive_bytes, "member")
+            if info.file_size > 16 or archive.read(info) != b"little":
+                raise Refused("only little-endian torch.save files are supported")
+        pickle_info = _member(archive, pickles[0], archive_bytes, "member")
+        method = _ZIP_METHODS.get(pickle_info.compress_type, f"method {pickle_info.compress_type}")
+        if pickle_info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise Refused(f"{quote(pickles[0])} is compressed with {method} (torch.save stores it; zip tools deflate it at most)")
+        if pickle_info.file_size > MAX_ZIP_PICKLE_BYTES:
+            raise Refused(f"{quote(pickles[0])} inflates to {pickle_info.file_size} bytes, more than any checkpoint's "
+                          f"structure needs ({MAX_ZIP_PICKLE_BYTES})")
         storages: dict[str, StorageRecord] = {}
+        storage_bytes = 0
 
         def storage_loader(pid: Any) -> StorageRecord:
+            nonlocal storage_bytes
             storage_type, key, location, numel = _parse_storage_pid(pid)
             if key not in storages:
                 storage = _new_storage(storage_type, numel, location)
-                member = f"{prefix}data/{key}"
-                try:
-                    member_info = archive.getinfo(member)
-                except KeyError:
-                    raise Refused(f"storage {key!r} is missing from the archive") from None
+                member_info = _member(archive, f"{prefix}data/{key}", archive_bytes, "storage")
                 # torch stores storages uncompressed; refusing compression rules out zip bombs.
                 if member_info.compress_type != zipfile.ZIP_STORED:
-                    raise Refused(f"storage {key!r} is compressed (torch never writes that)")
+                    raise Refused(f"storage {quote(key)} is compressed (torch never writes that)")
                 size = member_info.file_size
-                if size != numel * storage.numpy_dtype.itemsize:
-                    raise Refused(f"storage {key!r} has {size} bytes, its reference says {numel} elements")
-                storage.fill(archive.read(member))
+                if size != numel * storage.numpy_dtype.itemsize or size != member_info.compress_size:
+                    raise Refused(f"storage {quote(key)} has {size} bytes, its reference says {numel} elements")
+                # Members may overlap in a crafted archive; the sum still cannot pass the file.
+                storage_bytes += size
+                if storage_bytes > archive_bytes:
+                    raise Refused("its storages add up to more bytes than the file holds")
+                storage.fill(archive.read(member_info))
                 storages[key] = storage
             return storages[key]
 
-        with archive.open(pickles[0]) as stream:
-            return SafeUnpickler(io.BufferedReader(stream), storage_loader).load()
+        with archive.open(pickle_info) as stream:
+            bounded = io.BufferedReader(_BoundedReader(stream, pickle_info.file_size))
+            return SafeUnpickler(bounded, storage_loader).load()
 
 
-def load_plain_pickle(file: BinaryIO) -> Any:
+def _size_of(file: BinaryIO) -> int:
+    here = file.tell()
+    size = file.seek(0, io.SEEK_END)
+    file.seek(here)
+    return size
+
+
+def load_plain_pickle(file: BinaryIO, context: LoadContext | None = None) -> Any:
     """Read a plain pickle (NVlabs ``.pkl``) with the allow-list; persistent ids refused."""
-    return SafeUnpickler(file).load()
+    with loading(context or LoadContext(_size_of(file))):
+        return SafeUnpickler(file).load()
