@@ -39,6 +39,7 @@ SOUNDFONT ?=
 PARTS ?=
 GAN_MODEL ?=
 GAN_WEIGHTS ?=
+GAN_BLEND_WITH ?=
 TITLE_FONT ?=
 ANALYSIS_SOURCE ?=
 
@@ -259,7 +260,7 @@ $(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.
 RENDER_OPTIONS = --segments-dir $(PIECE_DIR)/gan/segments --cache $(PARAMS_DIR)/cache.json $(MODEL_OPTIONS)
 
 ## build/<piece>/gan/segments.json: the walk rendered into cached segments, gan/segments/<hash>.mkv (params: gan)
-$(PIECE_DIR)/gan/segments.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) | $(PARAMS_DIR)/cache.json
+$(PIECE_DIR)/gan/segments.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) $(GAN_BLEND_WITH) | $(PARAMS_DIR)/cache.json
 	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) $(RENDER_OPTIONS)
 
 ## build/<piece>/gan/frames.mkv: the segments joined, lossless, square, exact frame rate
@@ -267,7 +268,7 @@ $(PIECE_DIR)/gan/frames.mkv: $(PIECE_DIR)/gan/segments.json $(DEPS_concat_frames
 	$(PY) $(ROOT)scripts/concat_frames.py $< $@
 
 ## build/<piece>/gan/draft.json: the same walk, small and at a fraction of the frame rate (params: gan.draft_*)
-$(PIECE_DIR)/gan/draft.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) | $(PARAMS_DIR)/cache.json
+$(PIECE_DIR)/gan/draft.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) $(GAN_BLEND_WITH) | $(PARAMS_DIR)/cache.json
 	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --draft $(RENDER_OPTIONS)
 
 ## build/<piece>/gan/draft.mkv: a quick look at the pictures before the full render

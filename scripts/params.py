@@ -11,11 +11,12 @@ Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every par
          source under OUT_DIR/../source/, named without spaces so Make can track it; and
          the makefile fragment MAKEFILE: PIECE, SCORE_FILE/SCORE_PATH or SONG_FILE/SONG_PATH
          (the link, and the path the user wrote, for messages), SOUNDFONT, GAN_MODEL,
-         GAN_WEIGHTS, TITLE_FONT (a title font file) and ANALYSIS_SOURCE. JSON files are
+         GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), TITLE_FONT (a title font file) and
+         ANALYSIS_SOURCE. JSON files are
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
 Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
-         video.title.font, stems.soundfont) are relative to the folder of that file.
+         gan.blend.with, video.title.font, stems.soundfont) are relative to the folder of that file.
 With --song or --score, the piece's name and title come from that file (its title tag, else
 its file name), unless the params file names that same source itself.
 """
@@ -115,7 +116,18 @@ def main(argv=None) -> int:
         sections["video"] = dict(sections["video"], title=dict(title, font=title_font))
     weights = sections["gan"]["weights"]
     if weights:
-        sections["gan"] = dict(sections["gan"], weights=_relative_to_cwd(args.params, weights))
+        weights = _relative_to_cwd(args.params, weights)
+        sections["gan"] = dict(sections["gan"], weights=weights)
+        if sections["gan"]["model"] == "stylegan":  # a StyleGAN file is a prerequisite of the walk
+            missing = DreamreelError(f"{args.params}: gan.weights", f"model file {sections['gan']['weights']!r} does not exist", f"give the path of a StyleGAN .pkl or .pt file (relative to the folder of {args.params.name})")
+            rules.append(required_file_rule(weights, missing))
+    blend = sections["gan"]["blend"]
+    blend_with = _relative_to_cwd(args.params, blend["with"]) if blend and blend.get("with") else ""
+    if blend_with:
+        # The second model of a blend is read by the renderer: a new version re-renders.
+        sections["gan"] = dict(sections["gan"], blend=dict(blend, **{"with": blend_with}))
+        missing = DreamreelError(f"{args.params}: gan.blend.with", f"model file {blend['with']!r} does not exist", f"give the path of a StyleGAN .pkl or .pt file (relative to the folder of {args.params.name})")
+        rules.append(required_file_rule(blend_with, missing))
 
     # Make tracks the source through a link with a plain name; the recipe passes the path
     # the user wrote, so messages name that file.
@@ -132,6 +144,7 @@ def main(argv=None) -> int:
         f"GAN_MODEL := {make_value(f'{args.params}: gan.model', sections['gan']['model'])}",
         f"GAN_WEIGHTS := {make_value(f'{args.params}: gan.weights', sections['gan']['weights'] or '')}",
         f"TITLE_FONT := {make_value(f'{args.params}: video.title.font', title_font)}",
+        f"GAN_BLEND_WITH := {make_value(f'{args.params}: gan.blend.with', blend_with)}",
         f"ANALYSIS_SOURCE := {sections['features']['source']}",
         *rules,
     ]

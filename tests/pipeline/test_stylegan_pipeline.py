@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
-from build_helpers import make
+from build_helpers import make, piece_dir, scripts_run
 from conftest import TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
 from test_pipeline_graph import PARAMS, probe
 
@@ -29,20 +28,19 @@ def test_blended_stylegan_renders_the_piece_end_to_end(tmp_path):
     (tmp_path / "params.yaml").write_text(PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", gan))
     make(tmp_path, "video")
     assert "video,1920,1080,10/1" in probe(tmp_path / "out/tiny.mp4")
-    manifest = json.loads((tmp_path / "build/gan/segments.json").read_text())
+    manifest = json.loads((piece_dir(tmp_path) / "gan/segments.json").read_text())
     assert "-blend-" in json.dumps(manifest)
     first = {segment for segment in json.dumps(manifest).split('"') if segment.endswith(".mkv")}
 
     (tmp_path / "params.yaml").write_text(PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", gan.replace("swap_at_px: 8", "mix_by_px: [[4, 0.0], [32, 1.0]]")))
-    plan = make(tmp_path, "-n", "gan").stdout
-    assert "scripts/render_frames.py" in plan and "scripts/latents.py" not in plan
-    make(tmp_path, "gan")
-    second = {segment for segment in (tmp_path / "build/gan/segments.json").read_text().split('"') if segment.endswith(".mkv")}
+    ran = scripts_run(make(tmp_path, "gan"))
+    assert "render_frames.py" in ran and "latents.py" not in ran
+    second = {segment for segment in (piece_dir(tmp_path) / "gan/segments.json").read_text().split('"') if segment.endswith(".mkv")}
     assert first and second and not first & second
 
 
 def latents_frames(folder) -> int:
-    with np.load(folder / "build/gan/latents.npz") as latents:
+    with np.load(piece_dir(folder) / "gan/latents.npz") as latents:
         return int(latents["ws"].shape[0])
 
 
@@ -55,8 +53,8 @@ def test_stylegan3_renders_the_piece_end_to_end(tmp_path):
     gan = "gan: {model: stylegan, weights: sg3.pkl, segment_s: 1.0}\nstylegan: {input_spin_deg_per_s: 30.0, input_shift_px: 2.0}"
     (tmp_path / "params.yaml").write_text(PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", gan))
     make(tmp_path, "video")
-    with np.load(tmp_path / "build/gan/latents.npz") as latents:
+    with np.load(piece_dir(tmp_path) / "gan/latents.npz") as latents:
         transforms = latents["transform"]
     assert transforms.shape == (latents_frames(tmp_path), 3, 3) and not np.allclose(transforms[-1], np.eye(3))
-    assert probe(tmp_path / "build/gan/frames.mkv").startswith("video,32,32,10/1")
+    assert probe(piece_dir(tmp_path) / "gan/frames.mkv").startswith("video,32,32,10/1")
     assert "video,1920,1080,10/1" in probe(tmp_path / "out/tiny.mp4")
