@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from dreamreel.audio.soundfont import SOUNDFONT_FIX
 from dreamreel.core.audio_io import read_audio, to_stereo
+from dreamreel.core import processes
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.midi_file import write_part_midi
 from dreamreel.score.model import Part, Score
@@ -61,7 +61,8 @@ def render_part(
             "-r", str(sample_rate_hz), "-O", "float", "-T", "wav", "-F", str(wav_path),
             str(soundfont), str(midi_path),
         ]
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = processes.run(command)
+        processes.raise_if_stopped(result.returncode, result.stderr)
         if result.returncode != 0 or not wav_path.is_file():
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise DreamreelError(str(soundfont), f"FluidSynth failed on part '{part.name}' ({detail[-1] if detail else result.returncode})", "check that the soundfont is a valid .sf2 file")

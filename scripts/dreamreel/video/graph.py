@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from string import Template
 from typing import Any, Mapping
 
+from dreamreel.core import processes
 from dreamreel.core.errors import DreamreelError
 from dreamreel.video.sections import SCALE_FLAGS, font_is_file
 
@@ -148,7 +148,7 @@ def resolve_font(font: str, *, where: str = f"{WHERE}.title.font") -> Path:
         return path.resolve()
     if shutil.which("fc-match") is None:
         raise DreamreelError(where, f"cannot look up the font family {font!r}: fc-match (fontconfig) is not installed", "install fontconfig, or give a font file path")
-    result = subprocess.run(["fc-match", "--format=%{family}\n%{file}", font], capture_output=True, text=True)
+    result = processes.run(["fc-match", "--format=%{family}\n%{file}", font])
     families, _, file = result.stdout.partition("\n")
     wanted = font.split(":")[0].strip().lower()
     if result.returncode != 0 or wanted not in [name.strip().lower() for name in families.split(",")] or not file:
