@@ -98,3 +98,32 @@ def wait_for(predicate, seconds: float, what: str):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+def command_line(pid: int) -> str:
+    """The command line of ``pid``, or "" once it has ended."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def is_ffmpeg(pid: int) -> bool:
+    """ffmpeg itself, not yet the launcher or the shell wrapper that become it."""
+    words = command_line(pid).split()
+    return bool(words) and Path(words[0]).name == "ffmpeg"
+
+
+def catches(pid: int, signum: int) -> bool:
+    """Whether ``pid`` has installed a handler for ``signum`` (/proc/<pid>/status SigCgt).
+
+    ffmpeg installs its SIGINT handler only after it has opened (and probed) its inputs:
+    a signal before that meets the disposition it inherited.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except OSError:
+        pass
+    return False

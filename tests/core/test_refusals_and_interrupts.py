@@ -164,6 +164,23 @@ def test_a_child_stopped_by_a_signal_is_told_from_a_failure(returncode, stderr, 
     assert processes.stopped_by(returncode, stderr, signal_exit=signal_exit) == expected
 
 
+def test_an_interrupted_option_probe_is_an_interrupt_not_an_old_ffmpeg(monkeypatch):
+    """Ctrl-C while find_ffmpeg probes the options used to be reported as "use ffmpeg 5.0
+    or newer", or to make it fall back to the other spelling."""
+    from dreamreel.core import ffmpeg_tools
+
+    tried = []
+
+    def interrupted(argv, **kwargs):
+        tried.append(argv)
+        return subprocess.CompletedProcess(argv, 255, "", "")
+
+    monkeypatch.setattr(ffmpeg_tools.processes, "run", interrupted)
+    with pytest.raises(Interrupted):
+        ffmpeg_tools.detect_script_option.__wrapped__("ffmpeg")
+    assert len(tried) == 1
+
+
 def test_raise_if_stopped_raises_interrupted_with_the_shell_status():
     with pytest.raises(Interrupted) as caught:
         processes.raise_if_stopped(-signal.SIGTERM)

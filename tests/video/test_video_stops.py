@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from dreamreel.schema import PIECE
 from dreamreel.video.sections import MUX, VIDEO
-from system_helpers import children_of, gone_within, read_only, wait_for
+from system_helpers import children_of, gone_within, is_ffmpeg, read_only, wait_for
 from video_fixtures import section_json, sine_wav, square_video, video_values
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def encoding_ffmpeg(stage: subprocess.Popen, output_folder: Path, stem: str) -> 
     a signal before that is a different (and untestable) race.
     """
     def found():
-        writing = [pid for pid in children_of(stage.pid) if "ffmpeg" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+        writing = [pid for pid in children_of(stage.pid) if is_ffmpeg(pid)]
         started = any(path.stat().st_size > 0 for path in output_folder.glob(f".{stem}.*.part*"))
         return writing if writing and started else None
 

@@ -94,6 +94,8 @@ def detect_script_option(ffmpeg: str) -> str:
             result = processes.run(argv)
             if result.returncode == 0:
                 return option
+            # A probe killed by Ctrl-C says nothing about the options: stop, do not try the next.
+            raise_if_stopped(result.returncode, result.stderr, signal_exit=FFMPEG_SIGNAL_EXIT)
     raise DreamreelError(ffmpeg, "takes neither -/filter_complex FILE nor -filter_complex_script FILE with -fps_mode", "use ffmpeg 5.0 or newer (set FFMPEG=/path/to/ffmpeg)")
 
 

@@ -3,18 +3,25 @@
 Every child process the stages spawn goes through :func:`spawn` (or :func:`run`, which
 waits for it). Two things are decided here, once:
 
-- A child never outlives its stage. On Linux the child asks the kernel, between fork and
-  exec, to send it SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``). A stage
-  killed with ``kill -9`` (or by the OOM killer) cannot run any cleanup of its own, and
-  without this its ffmpeg would go on writing a temporary file nobody will rename.
-  A pipe-based watchdog would also work on other systems, but it needs a helper process
-  (or thread) per child and still leaves a window when the helper itself is killed; the
-  kernel's own mechanism has neither cost. SIGKILL rather than SIGTERM: ffmpeg answers
-  SIGTERM by finishing the file it is writing, which is exactly what must not happen.
-  Note the kernel's "parent" is the *thread* that forked: a child started from a worker
-  thread is killed when that thread ends, so start a child from a thread that outlives it.
-  Elsewhere (macOS) children are not tied to the parent; the stale temporaries they leave
-  are swept by :mod:`dreamreel.core.atomic` on the next run.
+- A child never outlives its stage. On Linux the child asks the kernel to send it SIGKILL
+  when its parent dies (``prctl(PR_SET_PDEATHSIG)``). A stage killed with ``kill -9`` (or
+  by the OOM killer) cannot run any cleanup of its own, and without this its ffmpeg would
+  go on writing a temporary file nobody will rename. SIGKILL rather than SIGTERM: ffmpeg
+  answers SIGTERM by finishing the file it is writing, which is exactly what must not
+  happen. A pipe-based watchdog would also work on other systems, but needs a helper per
+  child that can itself be killed; the kernel's mechanism has no such gap.
+
+  The request is made by a tiny Python launcher that then execs the tool
+  (``python -S -c _TIE <parent pid> tool args...``), not by ``preexec_fn``: ``preexec_fn``
+  makes Python use fork() instead of vfork(), and fork() runs the fork handlers of every
+  library loaded — OpenBLAS's waits for its thread pool and deadlocked the renderer,
+  which starts ffmpeg from its writer thread while the model computes. The launcher costs
+  a few tens of milliseconds per child. It also closes the window where the parent dies
+  before the request: it compares its parent with the pid it was given.
+  The kernel's "parent" is the *thread* that started the child: a child started from a
+  worker thread is killed when that thread ends, so start a child from a thread that
+  outlives it. Elsewhere (macOS) children are not tied to the parent; the temporaries
+  they leave are swept by :mod:`dreamreel.core.atomic` on the next run.
 - A child stopped by Ctrl-C is an interrupt, not a failure. Ctrl-C reaches the whole
   process group, so ffmpeg often dies of it before Python notices. :func:`stopped_by`
   tells that case apart from a real error, and :class:`~dreamreel.core.errors.Interrupted`
@@ -26,7 +33,9 @@ stage closes them and sox ends at once.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,39 +49,34 @@ STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # nothing at -loglevel error.
 FFMPEG_SIGNAL_EXIT = 255
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _load_prctl():
-    """libc's prctl, looked up in the parent: loading a library in a forked child of a
-    threaded process can deadlock, calling an already loaded function does not."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Runs in the child between fork and exec (``preexec_fn``)."""
-    _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-    # The parent may have died before the request was made: then nobody will send it.
-    if os.getppid() != parent_pid:
-        os.kill(os.getpid(), signal.SIGKILL)
+# argv: parent pid, then the tool's argv. 1 is PR_SET_PDEATHSIG, 9 SIGKILL; 137 is what a
+# SIGKILLed child reports, as if the death signal had come.
+_TIE = """
+import ctypes, os, signal, sys
+# Python ignores these at start-up; the tool gets them back, as subprocess gives them back.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+ctypes.CDLL(None, use_errno=True).prctl(1, 9)
+if os.getppid() != int(sys.argv[1]):
+    os._exit(137)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
 
 
 def spawn(argv: Sequence[str], **popen_args: Any) -> subprocess.Popen:
-    """``subprocess.Popen(argv, **popen_args)``, with the child tied to this process's life."""
-    if _PRCTL is not None:
-        parent = os.getpid()
-        popen_args["preexec_fn"] = lambda: _die_with_parent(parent)
-    return subprocess.Popen([str(arg) for arg in argv], **popen_args)
+    """``subprocess.Popen(argv, **popen_args)``, with the child tied to this process's life.
+
+    A tool that is not installed raises FileNotFoundError here, as Popen would.
+    """
+    argv = [str(arg) for arg in argv]
+    if not sys.platform.startswith("linux"):
+        return subprocess.Popen(argv, **popen_args)
+    env = popen_args.get("env")
+    path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    tool = shutil.which(argv[0], path=path)
+    if tool is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
+    return subprocess.Popen([sys.executable, "-S", "-E", "-c", _TIE, str(os.getpid()), tool, *argv[1:]], **popen_args)
 
 
 def run(argv: Sequence[str], *, input: bytes | str | None = None, text: bool = True, timeout: float | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
