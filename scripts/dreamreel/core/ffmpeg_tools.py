@@ -99,6 +99,25 @@ def detect_script_option(ffmpeg: str) -> str:
     raise DreamreelError(ffmpeg, "takes neither -/filter_complex FILE nor -filter_complex_script FILE with -fps_mode", "use ffmpeg 5.0 or newer (set FFMPEG=/path/to/ffmpeg)")
 
 
+@functools.lru_cache(maxsize=None)
+def colour_names(ffmpeg: str) -> frozenset[str]:
+    """The colour names ``ffmpeg`` knows (``ffmpeg -colors``: a header, then name and #RRGGBB).
+
+    Asked once per process: the list belongs to the binary, and differs between builds only
+    by the odd addition.
+    """
+    result = processes.run([ffmpeg, "-hide_banner", "-colors"])
+    if result.returncode != 0:
+        raise_if_stopped(result.returncode, result.stderr, signal_exit=FFMPEG_SIGNAL_EXIT)
+        raise FFmpegError(ffmpeg, f"cannot list its colours: {stderr_tail(result.stderr)}", "check the ffmpeg build (set FFMPEG=/path/to/ffmpeg)")
+    names = set()
+    for line in result.stdout.splitlines()[1:]:
+        words = line.split()
+        if len(words) == 2 and words[1].startswith("#"):
+            names.add(words[0])
+    return frozenset(names)
+
+
 def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
     """The last non-empty lines of a tool's stderr, joined into one line."""
     kept = [line.strip() for line in stderr.splitlines() if line.strip()]
