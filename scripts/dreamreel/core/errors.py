@@ -42,6 +42,22 @@ class DreamreelError(Exception):
         super().__init__(message)
 
 
+def first_sentence(error: BaseException) -> str:
+    """The first sentence of a library's error message, whole, for a one-line message.
+
+    Library messages run on (torch's zip reader explains miniz for three lines); a slice
+    of them stops mid-word. The first line, up to its first full stop, says what failed.
+    """
+    text = str(error).strip()
+    line = text.splitlines()[0].strip() if text else ""
+    sentence = line
+    for index in range(len(line) - 1):
+        if line[index] == "." and line[index + 1] == " ":
+            sentence = line[:index]
+            break
+    return sentence.rstrip(".") or type(error).__name__
+
+
 class Interrupted(KeyboardInterrupt):
     """The run was stopped from outside: Ctrl-C (SIGINT), ``kill`` or make (SIGTERM), a
     closed terminal (SIGHUP), whether the signal reached this process or only a tool it ran.

@@ -99,7 +99,7 @@ def _build_biggan(name: str, request: ModelRequest, where: str) -> FrameModel:
     from dreamreel.gan.models.biggan import BigGANModel, resolve_weights
 
     source = resolve_weights(name, weights=request.weights, allow_download=request.allow_download, timeout_s=request.download_timeout_s, where=f"{where}.weights")
-    return BigGANModel(name, source, compute=request.compute)
+    return BigGANModel(name, source, compute=request.compute, where=f"{where}.weights")
 
 
 def _build_stylegan(name: str, request: ModelRequest, where: str) -> FrameModel:
@@ -122,7 +122,7 @@ def announce(message: str) -> None:
     print(f"{bar}\n  {message}\n{bar}", file=sys.stderr, flush=True)
 
 
-def load_model(request: ModelRequest, *, where: str = "params: gan") -> ModelChoice:
+def load_model(request: ModelRequest, *, where: str = "params.yaml: gan") -> ModelChoice:
     """Build the model ``request`` names; resolve ``auto`` (see module doc)."""
     from dreamreel.gan.models.biggan import WeightsUnavailable
 
