@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -30,18 +31,18 @@ def main(argv=None) -> int:
     parser.add_argument("--segments-dir", required=True, help="folder of cached segments, e.g. build/gan/segments")
     parser.add_argument("--stylegan", help="build/params/stylegan.json (its noise_mode), for gan.model: stylegan")
     parser.add_argument("--draft", action="store_true", help="render at gan.draft_size_px and fps / gan.draft_fps_divisor")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from fractions import Fraction
 
     from dreamreel.core.npz import open_npz
-    from dreamreel.core.params import read_section, validate_section
     from dreamreel.gan import render
     from dreamreel.gan.models.base import ComputeOptions
     from dreamreel.gan.models.registry import ModelRequest, load_model
     from dreamreel.gan.sections import GAN
 
-    params = validate_section(args.params, GAN, read_section(args.params))
+    params, where = load_section(args.params, "gan", params_name=args.params_name, schema=GAN)
     latents = open_npz(args.latents, what="latents")
     for key in ("fps_num", "fps_den"):
         if key not in latents:
@@ -58,9 +59,9 @@ def main(argv=None) -> int:
         allow_download=bool(params["allow_download"]),
         download_timeout_s=float(params["download_timeout_s"]),
         compute=compute,
-        options=read_section(args.stylegan) if args.stylegan else {},
+        options=load_section(args.stylegan, "stylegan", params_name=args.params_name)[0] if args.stylegan else {},
     )
-    choice = load_model(request, where=f"{args.params}: gan")
+    choice = load_model(request, where=where)
     model = choice.model
     fps = walk_fps / stride
     batch = params["batch_size"] or render.auto_batch_size(getattr(model, "device", "cpu"), model.size_px)

@@ -206,3 +206,11 @@ def test_title_font_from_a_file(tmp_path, monkeypatch):
     status, picture = run_compose(tmp_path, frames, title={"text": "From a file", "font": "media/Title.ttf", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0})
     assert status == 0
     assert str(media / "Title.ttf") in (picture.parent / "graph.txt").read_text()
+
+
+def test_messages_name_the_params_file_given_by_params_name(tmp_path, capsys):
+    frames = square_video(tmp_path / "frames.mkv", size=64, frames=3)
+    params = section_json(tmp_path / "video.json", VIDEO, video_values(title={"text": "t", "colour": "notacolour", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0}))
+    picture = tmp_path / "video" / "picture.mkv"
+    status = run_cli(compose.main, [str(frames), str(picture), "--params", str(params), "--filters", str(FILTERS), "--params-name", "pieces/night.yaml"])
+    assert_failed_cleanly(status, capsys, picture, "dreamreel: error: pieces/night.yaml: video.title.colour: ffmpeg knows no colour 'notacolour'")

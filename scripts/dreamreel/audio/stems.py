@@ -42,11 +42,15 @@ def render_part(
     synth_gain: float,
     length_samples: int,
     fluidsynth: str = "fluidsynth",
+    where: str = "params.yaml: stems",
 ) -> np.ndarray:
-    """Render one part to float32 stereo audio of exactly ``length_samples`` samples."""
+    """Render one part to float32 stereo audio of exactly ``length_samples`` samples.
+
+    ``where`` names the stems section in messages (``"<the user's params file>: stems"``).
+    """
     soundfont = Path(soundfont)
     if not soundfont.is_file():
-        raise DreamreelError(f"stems.soundfont ({soundfont})", "soundfont not found", SOUNDFONT_FIX)
+        raise DreamreelError(f"{where}.soundfont ({soundfont})", "soundfont not found", SOUNDFONT_FIX)
     if shutil.which(fluidsynth) is None:
         raise DreamreelError(fluidsynth, "FluidSynth is not installed", "run make setup (or sudo apt-get install --no-install-recommends fluidsynth)")
     tempo = TempoMap.from_score(score)

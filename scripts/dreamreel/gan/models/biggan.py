@@ -377,7 +377,8 @@ class BigGANModel:
         self.name = name
         self.size_px = SIZES[name]
         self.source = source
-        self.device, self.precision = resolve_compute(compute)
+        # where names gan.weights; the compute keys sit beside it in the gan section.
+        self.device, self.precision = resolve_compute(compute, where=where.rsplit(".", 1)[0])
         set_threads(compute.threads)
         model = load_strict(source, name=name, where=where)
         model.eval()
