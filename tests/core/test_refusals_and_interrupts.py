@@ -45,7 +45,7 @@ def test_a_refused_write_is_one_line_naming_the_file_and_the_fix(capsys, code, p
 
     assert run_cli(main, []) == 2
     err = one_line(capsys)
-    assert err.startswith("dreamreel: error: out/demo.mp4: cannot write: ")
+    assert err.startswith("dreamreel: error: out/demo.mp4: ")
     assert problem in err and fix in err
 
 
@@ -179,6 +179,16 @@ def test_an_interrupted_option_probe_is_an_interrupt_not_an_old_ffmpeg(monkeypat
     with pytest.raises(Interrupted):
         ffmpeg_tools.detect_script_option.__wrapped__("ffmpeg")
     assert len(tried) == 1
+
+
+def test_a_tools_undecodable_message_does_not_break_the_run():
+    result = processes.run(["sh", "-c", "printf 'bad \\377 name' >&2; exit 3"])
+    assert result.returncode == 3 and result.stderr == "bad \ufffd name"
+
+
+def test_a_missing_tool_is_file_not_found_as_with_popen():
+    with pytest.raises(FileNotFoundError):
+        processes.run(["no-such-tool-dreamreel"])
 
 
 def test_raise_if_stopped_raises_interrupted_with_the_shell_status():

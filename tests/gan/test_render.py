@@ -266,8 +266,13 @@ def test_kill_9_mid_render_then_rerun_renders_only_the_rest_identically(tmp_path
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(folder.glob("[0-9a-f]*.mkv")):
         time.sleep(0.05)
+    from system_helpers import children_of, gone_within, is_ffmpeg, wait_for
+
+    (encoder,) = wait_for(lambda: list(filter(is_ffmpeg, children_of(child.pid))), 60, "the next segment's ffmpeg")
     child.send_signal(signal.SIGKILL)
     child.wait()
+    # The segment's ffmpeg dies with the renderer, though the writer thread started it.
+    assert gone_within(encoder, 5)
     finished = sorted(p.name for p in folder.glob("[0-9a-f]*.mkv"))
     assert 0 < len(finished) < len(reference)
     kept = {name: (folder / name).stat().st_mtime_ns for name in finished}

@@ -97,8 +97,9 @@ _REFUSALS = {
     errno.ENOSPC: ("no space left on the disk", "free some space there, then run make again"),
     errno.EDQUOT: ("disk quota exceeded", "free some space (or raise the quota), then run make again"),
     errno.EROFS: ("the file system is read-only", "make the folder writable (remount it read-write) or build in another folder"),
-    errno.EACCES: ("permission denied", "make the folder writable (chmod u+w {folder}) or build in another folder"),
-    errno.EPERM: ("permission denied", "make the folder writable (chmod u+w {folder}) or build in another folder"),
+    # Usually an output folder; when it is an input, the same words lead to the fix.
+    errno.EACCES: ("permission denied", "make the folder writable (chmod u+w {folder}) or build in another folder; an input must be readable"),
+    errno.EPERM: ("permission denied", "make the folder writable (chmod u+w {folder}) or build in another folder; an input must be readable"),
 }
 
 
@@ -112,7 +113,9 @@ def refusal_message(error: OSError) -> str | None:
     problem, fix = _REFUSALS[error.errno]
     name = error.filename if error.filename is not None else "an output file"
     folder = os.path.dirname(str(name)) or "."
-    return str(DreamreelError(str(name), f"cannot write: {problem}", fix.format(folder=folder + "/")))
+    # Full and read-only can only be writes; a permission can also be a read.
+    verb = "" if error.errno in (errno.EACCES, errno.EPERM) else "cannot write: "
+    return str(DreamreelError(str(name), f"{verb}{problem}", fix.format(folder=folder + "/")))
 
 
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:

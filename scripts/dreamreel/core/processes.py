@@ -12,7 +12,7 @@ waits for it). Two things are decided here, once:
   child that can itself be killed; the kernel's mechanism has no such gap.
 
   The request is made by a tiny Python launcher that then execs the tool
-  (``python -S -c _TIE <parent pid> tool args...``), not by ``preexec_fn``: ``preexec_fn``
+  (``python -I -S -c _TIE <parent pid> tool args...``), not by ``preexec_fn``: ``preexec_fn``
   makes Python use fork() instead of vfork(), and fork() runs the fork handlers of every
   library loaded — OpenBLAS's waits for its thread pool and deadlocked the renderer,
   which starts ffmpeg from its writer thread while the model computes. The launcher costs
@@ -76,7 +76,8 @@ def spawn(argv: Sequence[str], **popen_args: Any) -> subprocess.Popen:
     tool = shutil.which(argv[0], path=path)
     if tool is None:
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
-    return subprocess.Popen([sys.executable, "-S", "-E", "-c", _TIE, str(os.getpid()), tool, *argv[1:]], **popen_args)
+    # -I: isolated, so no module in the working folder (a stray signal.py) is imported.
+    return subprocess.Popen([sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()), tool, *argv[1:]], **popen_args)
 
 
 def run(argv: Sequence[str], *, input: bytes | str | None = None, text: bool = True, timeout: float | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -87,7 +88,9 @@ def run(argv: Sequence[str], *, input: bytes | str | None = None, text: bool = T
     is interrupted or the timeout passes (``subprocess.TimeoutExpired`` is raised then).
     """
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
-    with spawn(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=text, env=env) as process:
+    # A tool's messages may quote file names in any encoding: never fail on decoding them.
+    decoding = {"text": True, "errors": "replace"} if text else {}
+    with spawn(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **decoding) as process:
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
         except BaseException:
