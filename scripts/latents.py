@@ -42,8 +42,8 @@ def main(argv=None) -> int:
             raise DreamreelError("--stylegan", "a StyleGAN walk needs the stylegan params", "pass --stylegan build/params/stylegan.json")
         if not model["weights"]:
             raise DreamreelError(f"{args.params_name}: gan.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
-        params, _ = load_section(args.stylegan, "stylegan", params_name=args.params_name, schema=STYLEGAN)
-        walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features)
+        params, where = load_section(args.stylegan, "stylegan", params_name=args.params_name, schema=STYLEGAN)
+        walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features, params_where=where)
         save_npz(args.output, walk)
         print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
         return 0

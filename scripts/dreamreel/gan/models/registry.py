@@ -107,7 +107,9 @@ def _build_stylegan(name: str, request: ModelRequest, where: str) -> FrameModel:
 
     if not request.weights:
         raise DreamreelError(f"{where}.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
-    return StyleGANModel(request.weights, device=request.compute.device, noise_mode=request.options.get("noise_mode", "const"))
+    # The options are the stylegan section; it sits beside gan in the same params file.
+    stylegan_where = where.rsplit(": ", 1)[0] + ": stylegan" if ": " in where else "params.yaml: stylegan"
+    return StyleGANModel(request.weights, device=request.compute.device, noise_mode=request.options.get("noise_mode", "const"), where=stylegan_where)
 
 
 register("cppn", _build_cppn)
