@@ -80,12 +80,14 @@ def spawn(argv: Sequence[str], **popen_args: Any) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-I", "-S", "-c", _TIE, str(os.getpid()), tool, *argv[1:]], **popen_args)
 
 
-def run(argv: Sequence[str], *, input: bytes | str | None = None, text: bool = True, timeout: float | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run(argv: Sequence[str], *, input: bytes | str | None = None, text: bool = True, timeout: float | None = None, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
     """Run ``argv`` to the end through :func:`spawn`, capturing stdout and stderr.
 
     Like ``subprocess.run(..., capture_output=True)``, except that stdin is empty unless
     ``input`` is given, and that the child is killed (not left running) when this process
     is interrupted or the timeout passes (``subprocess.TimeoutExpired`` is raised then).
+    ``check`` raises ``subprocess.CalledProcessError`` on a non-zero status (for tools
+    whose failure is a bug, such as the benchmarks' fixtures).
     """
     stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
     # A tool's messages may quote file names in any encoding: never fail on decoding them.
@@ -97,7 +99,10 @@ def run(argv: Sequence[str], *, input: bytes | str | None = None, text: bool = T
             process.kill()
             process.wait()
             raise
-    return subprocess.CompletedProcess(list(argv), process.returncode, stdout, stderr)
+    result = subprocess.CompletedProcess(list(argv), process.returncode, stdout, stderr)
+    if check:
+        result.check_returncode()
+    return result
 
 
 def stopped_by(returncode: int, stderr: str = "", *, signal_exit: int | None = None) -> int | None:
