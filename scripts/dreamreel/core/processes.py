@@ -49,8 +49,9 @@ STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # nothing at -loglevel error.
 FFMPEG_SIGNAL_EXIT = 255
 
-# argv: parent pid, then the tool's argv. 1 is PR_SET_PDEATHSIG, 9 SIGKILL; 137 is what a
-# SIGKILLed child reports, as if the death signal had come.
+# argv: parent pid, then the tool's argv. prctl(1, 9) is PR_SET_PDEATHSIG with SIGKILL.
+# If the parent is already gone, nobody would send the signal: exit at once with the
+# status of a killed process (128 + 9).
 _TIE = """
 import ctypes, os, signal, sys
 # Python ignores these at start-up; the tool gets them back, as subprocess gives them back.
