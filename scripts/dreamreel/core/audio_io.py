@@ -6,16 +6,22 @@ travels beside it. Files are written atomically: a temp sibling renamed when com
 
 from __future__ import annotations
 
+import json
 import subprocess
+import tempfile
+from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from dreamreel.core.atomic import atomic_path
 from dreamreel.core.errors import DreamreelError
+from dreamreel.core.ffmpeg_tools import FFmpeg, find_ffmpeg, stderr_tail
 
 MASTER_RATE_HZ = 48_000  # stems, buses and the master all run at this rate
+DECODE_BLOCK_FRAMES = 1 << 16  # frames per block read from ffmpeg: 0.5 MB of stereo float32
 
 
 def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int]:
@@ -56,6 +62,26 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, sub
         soundfile.write(str(temporary), audio.T, int(sample_rate_hz), subtype=subtype, format="WAV")
 
 
+def write_audio_blocks(path: str | Path, blocks: Iterable[np.ndarray], sample_rate_hz: int, *, channels: int, subtype: str = "FLOAT") -> int:
+    """Write (channels, n) blocks one after another as one WAV, atomically; returns the frame count.
+
+    The file is the same as :func:`write_audio` of the blocks joined, without ever holding
+    them joined. If the blocks stop with an exception, nothing is left at ``path``.
+    """
+    import soundfile
+
+    frames = 0
+    with atomic_path(path) as temporary:
+        with soundfile.SoundFile(str(temporary), "w", samplerate=int(sample_rate_hz), channels=channels, subtype=subtype, format="WAV") as handle:
+            for block in blocks:
+                block = np.asarray(block, dtype=np.float32)
+                if block.ndim != 2 or block.shape[0] != channels:
+                    raise ValueError(f"blocks must be ({channels}, samples), got shape {block.shape}")
+                handle.write(block.T)
+                frames += block.shape[1]
+    return frames
+
+
 def to_stereo(audio: np.ndarray) -> np.ndarray:
     """Mono becomes two equal channels; stereo passes; more channels are an error."""
     if audio.shape[0] == 1:
@@ -75,39 +101,106 @@ def resample(audio: np.ndarray, rate_in_hz: int, rate_out_hz: int) -> np.ndarray
     return resample_poly(audio, rate_out_hz // divisor, rate_in_hz // divisor, axis=-1).astype(np.float32)
 
 
-def probe_audio_channels(path: str | Path, *, ffprobe: str = "ffprobe") -> int:
-    """Channel count of the first audio stream; a :class:`DreamreelError` if there is none."""
-    command = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels", "-of", "csv=p=0", str(path)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise DreamreelError(ffprobe, "ffprobe is not installed", "run make setup (or sudo apt-get install ffmpeg)") from None
-    text = result.stdout.strip().split(",")[0]
-    if result.returncode != 0 or not text.isdigit():
-        detail = result.stderr.strip().splitlines()
-        reason = detail[-1] if detail else "no audio stream"
-        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")
-    return int(text)
+@dataclass(frozen=True)
+class SongInfo:
+    """What :func:`probe_song` learned about a song's first audio stream.
+
+    ``channel_layout`` is ffprobe's name for it ("5.1(side)"), or None where the file
+    names no layout (a plain multichannel WAV), in which case ffmpeg takes its default
+    layout for that many channels. ``samples`` is the stream's length in samples where the
+    container states it exactly (time base 1/rate: WAV, FLAC, MP4/M4A/MOV), else None.
+    """
+
+    path: Path
+    codec: str
+    channels: int
+    channel_layout: str | None
+    sample_rate_hz: int
+    samples: int | None = None
 
 
-def decode_to_stereo(path: str | Path, *, sample_rate_hz: int, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe") -> np.ndarray:
-    """Decode any audio ffmpeg reads (mp3, ogg, flac, wav, m4a...) to float32 (2, samples).
+def _ffmpeg_input(path: Path) -> str:
+    # The file: protocol makes ffmpeg take the name literally: a song called "a:b.mp3" or
+    # "-loud.wav" would otherwise read as a protocol or an option.
+    return "file:" + str(path.absolute())
 
-    ffmpeg converts the rate. Mono is copied to both channels at its own level (ffmpeg's
-    own upmix would lower it by 3 dB); more than two channels are mixed down by ffmpeg.
+
+def probe_song(path: str | Path, *, tool: FFmpeg | None = None) -> SongInfo:
+    """Probe the first audio stream of any file ffmpeg reads: a song, or the sound track of a video.
+
+    Raises a :class:`DreamreelError` naming the file when it is missing, unreadable, or
+    has no audio stream.
     """
     path = Path(path)
     if not path.is_file():
         raise DreamreelError(str(path), "song not found", "check SONG=... or piece.song in params.yaml")
-    channels = min(2, probe_audio_channels(path, ffprobe=ffprobe))
-    command = [
-        ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
-        "-ac", str(channels), "-ar", str(sample_rate_hz), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
-    ]
-    result = subprocess.run(command, capture_output=True, check=False)
+    tool = tool or find_ffmpeg()
+    command = [tool.ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+               "stream=codec_name,channels,channel_layout,sample_rate,time_base,duration_ts",
+               "-of", "json", _ffmpeg_input(path)]
+    result = subprocess.run(command, capture_output=True, text=True, errors="replace")
     if result.returncode != 0:
-        detail = result.stderr.decode(errors="replace").strip().splitlines()
-        reason = detail[-1] if detail else f"ffmpeg exit {result.returncode}"
-        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")
-    samples = np.frombuffer(result.stdout, dtype="<f4")
-    return to_stereo(np.ascontiguousarray(samples.reshape(-1, channels).T))
+        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({stderr_tail(result.stderr, 1)})", "give a song (WAV, FLAC, MP3, OGG, M4A, Opus...) or a video with a sound track")
+    streams = json.loads(result.stdout or "{}").get("streams") or []
+    if not streams:
+        raise DreamreelError(str(path), "has no audio stream (a video without sound, or not media at all)", "give a song, or a video with a sound track")
+    stream = streams[0]
+    channels = int(stream.get("channels") or 0)
+    if channels < 1:
+        raise DreamreelError(str(path), "its audio stream reports no channels", "export the song again (WAV or FLAC)")
+    rate = int(stream.get("sample_rate") or 0)
+    exact = stream.get("time_base") == f"1/{rate}" and str(stream.get("duration_ts", "")).isdigit()
+    return SongInfo(path=path, codec=str(stream.get("codec_name", "")), channels=channels, channel_layout=stream.get("channel_layout") or None,
+                    sample_rate_hz=rate, samples=int(stream["duration_ts"]) if exact else None)
+
+
+def decode_song_blocks(info: SongInfo, *, sample_rate_hz: int, tool: FFmpeg | None = None, block_frames: int = DECODE_BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """Decode a probed song through ffmpeg, block by block: float32 (2, <= block_frames) at ``sample_rate_hz``.
+
+    ffmpeg decodes, converts the rate and writes raw float32 into a pipe; Python reads a
+    block at a time, so memory does not grow with the song. Mono is copied to both channels
+    at its own level (ffmpeg's upmix would lower it by 3 dB). More than two channels are
+    mixed down by ffmpeg's matrix for the layout (ITU-R BS.775: centre and surrounds at
+    -3 dB, LFE left out); as float, the sum can pass full scale, and it is the caller's
+    choice to lower the level rather than clip. The same file always decodes to the same
+    samples, so a caller may decode twice (measure, then write).
+
+    Where the container states the stream's exact length, decoding stops there: ffmpeg 5
+    still outputs the encoder's padding after the last AAC frame of an .m4a, .mp4 or .mov
+    (about 23 ms) although the file's edit list says where the song ends.
+    """
+    tool = tool or find_ffmpeg()
+    limit = -(-info.samples * int(sample_rate_hz) // info.sample_rate_hz) if info.samples is not None and info.sample_rate_hz > 0 else None
+    channels = 1 if info.channels == 1 else 2
+    command = [tool.ffmpeg, "-nostdin", "-v", "error", "-i", _ffmpeg_input(info.path), "-map", "0:a:0", "-vn", "-sn", "-dn",
+               "-ac", str(channels), "-ar", str(int(sample_rate_hz)), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+    frame_bytes = 4 * channels
+    written = 0
+    # stderr goes to a file, not a pipe: a chatty decoder could otherwise fill the pipe
+    # and stall while we wait on stdout.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        try:
+            while True:
+                data = process.stdout.read(block_frames * frame_bytes)
+                if not data:
+                    break
+                usable = len(data) - len(data) % frame_bytes
+                if limit is not None:
+                    usable = min(usable, max(0, limit - written) * frame_bytes)
+                    if usable == 0:
+                        continue  # past the stated end: read on so ffmpeg finishes normally
+                block = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels).T
+                written += block.shape[1]
+                yield np.ascontiguousarray(np.repeat(block, 2, axis=0) if channels == 1 else block)
+            status = process.wait()
+        finally:
+            # A consumer that stops early (an error downstream) must not leave ffmpeg writing.
+            process.stdout.close()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if status != 0:
+            errors.seek(0)
+            reason = stderr_tail(errors.read().decode(errors="replace"), 1)
+            raise DreamreelError(str(info.path), f"ffmpeg could not decode it ({reason})", "check the file plays; export it again as WAV or FLAC")
