@@ -6,13 +6,14 @@ travels beside it. Files are written atomically: a temp sibling renamed when com
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -49,6 +50,53 @@ def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int
             return out[None, :position], rate
     except (RuntimeError, soundfile.LibsndfileError) as error:
         raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
+
+
+def summed_mono_blocks(paths: Sequence[str | Path], *, block_frames: int = 1 << 16) -> tuple[int, int, Callable[[], Iterator[np.ndarray]]]:
+    """Several audio files of one length and rate as one mono signal, read block by block.
+
+    Each file's channels are averaged and the files added, ``block_frames`` at a time, so
+    neither a long song nor a set of stems is ever held whole.
+
+    Returns
+    -------
+    samples : int
+        Length of every file, in samples.
+    sample_rate_hz : int
+        Their rate.
+    read_blocks : callable
+        Each call returns a new iterator over float32 1-D blocks of the sum; the files are
+        read again each time, so a caller may make one pass to check and one to analyse.
+    """
+    import soundfile
+
+    handles_info = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise DreamreelError(str(path), "audio file not found", "check the path, or rebuild it with make")
+        try:
+            info = soundfile.info(str(path))
+        except (RuntimeError, soundfile.LibsndfileError) as error:
+            raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
+        handles_info.append((path, int(info.frames), int(info.samplerate)))
+    first, samples, rate = handles_info[0]
+    for path, frames, frames_rate in handles_info[1:]:
+        if (frames, frames_rate) != (samples, rate):
+            raise DreamreelError(str(path), f"{frames} samples at {frames_rate} Hz, but {first} has {samples} at {rate} Hz",
+                                 "render the stems again (make audio): they must all be the same length")
+
+    def read_blocks() -> Iterator[np.ndarray]:
+        with contextlib.ExitStack() as stack:
+            readers = [stack.enter_context(soundfile.SoundFile(str(path))).blocks(blocksize=block_frames, dtype="float32", always_2d=True)
+                       for path, _, _ in handles_info]
+            for blocks in zip(*readers):
+                # Averaged in float32 and added file by file: the same sums as whole arrays.
+                total = blocks[0].mean(axis=1)
+                for block in blocks[1:]:
+                    total += block.mean(axis=1)
+                yield total
+
+    return samples, rate, read_blocks
 
 
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, subtype: str = "FLOAT") -> None:
