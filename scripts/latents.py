@@ -46,7 +46,8 @@ def main(argv=None) -> int:
         print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
         return 0
     params = validate_section(args.params, LATENTS, read_section(args.params))
-    walk = latents.make_walk(features, params=params, where=f"{args.params}: latents")
+    # noise and classes are computed block by block as the file is written.
+    walk = latents.walk_members(features, params=params, where=f"{args.params}: latents")
     save_npz(args.output, walk)
     print(f"latents: {walk['noise'].shape[0]} frames, classes {walk['class_indices'].tolist()} -> {args.output}", file=sys.stderr)
     return 0

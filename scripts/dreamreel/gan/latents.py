@@ -27,20 +27,28 @@ centred moving average of ``class_smoothing_s`` and scaled by ``class_depth``.
 Everything is drawn from ``seed`` through independent streams, and every step but the class
 smoothing (a few frames) and ``class_order: power`` looks only backwards in time, so a
 change at the end of the song leaves the earlier latents byte-identical.
+
+The two large members, noise (N, 128) and classes (N, 1000), are produced a block of frames
+at a time as latents.npz is written (:func:`walk_members`); what is held per frame is the
+features and the class weights, a few dozen floats.
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Iterator
 
 import numpy as np
 
 from dreamreel.core.errors import DreamreelError
+from dreamreel.core.npz import StreamedArray
 from dreamreel.gan.imagenet import NUM_CLASSES, resolve_classes
 from dreamreel.gan.sections import MAX_CLASSES
 
 NOISE_DIM = 128
+# Frames per block of the streamed noise and classes: 4 MB of classes at a time.
+WALK_BLOCK_FRAMES = 1024
 
 
 def _per_frame(time_constant_s: float, fps: Fraction) -> float:
@@ -71,23 +79,32 @@ def _feature(features: dict, key: str, n_frames: int, *, width: int | None = Non
 
 
 def make_walk(features: dict, *, params: dict, where: str = "params: latents") -> dict[str, np.ndarray]:
-    """Turn features into the latent walk.
+    """Turn features into the latent walk, every member as one array; see :func:`walk_members`."""
+    return {name: member.collect() if isinstance(member, StreamedArray) else member for name, member in walk_members(features, params=params, where=where).items()}
+
+
+def walk_members(features: dict, *, params: dict, where: str = "params: latents", block_frames: int = WALK_BLOCK_FRAMES) -> dict[str, np.ndarray | StreamedArray]:
+    """Turn features into the latent walk, the two large members streamed.
 
     Parameters
     ----------
     features : dict of str to ndarray
-        What :func:`dreamreel.features.analyze` returns (or features.npz opened).
+        What :func:`dreamreel.gan.features.analyze` returns (or features.npz opened).
     params : dict
         The ``latents`` section (see :data:`LATENTS`), defaults filled in.
     where : str
         Prefix naming the params section in error messages.
+    block_frames : int
+        Frames per block of the streamed members.
 
     Returns
     -------
-    dict of str to ndarray
-        ``noise`` float32 (N, 128) within ±2·truncation; ``classes`` float32 (N, 1000);
-        ``truncation`` float32 (N,); ``fps_num``, ``fps_den``; ``class_indices`` (m,) the
-        ImageNet classes used, in pitch-class order; ``motion_drive``, ``pulse_drive`` (N,).
+    dict of str to ndarray or StreamedArray
+        ``noise`` float32 (N, 128) within ±2·truncation and ``classes`` float32 (N, 1000),
+        both as :class:`StreamedArray` (computed block by block as they are written: for a
+        20-minute song at 30 fps they are 18 MB and 144 MB); ``truncation`` float32 (N,);
+        ``fps_num``, ``fps_den``; ``class_indices`` (m,) the ImageNet classes used, in
+        pitch-class order; ``motion_drive``, ``pulse_drive`` (N,).
     """
     fps = Fraction(int(features["fps_num"]), int(features["fps_den"]))
     n_frames = int(np.asarray(features["power"]).shape[0])
@@ -98,8 +115,11 @@ def make_walk(features: dict, *, params: dict, where: str = "params: latents") -
     percussive = _feature(features, "percussive", n_frames)
     chroma = _feature(features, "chroma", n_frames, width=12)
 
-    seeds = np.random.SeedSequence(int(params["seed"])).spawn(4)
-    start_rng, jitter_rng, pulse_rng, class_rng = (np.random.default_rng(s) for s in seeds)
+    def streams() -> tuple[np.random.Generator, ...]:
+        # Fresh generators on every pass, so writing the walk twice gives the same bytes.
+        return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(int(params["seed"])).spawn(4))
+
+    _, _, pulse_rng, class_rng = streams()
     truncation = float(params["truncation"])
     edge = 2.0 * truncation
 
@@ -110,23 +130,6 @@ def make_walk(features: dict, *, params: dict, where: str = "params: latents") -
     jitter = float(params["motion_jitter"])
     jitter_period = max(1, round(float(params["motion_jitter_period_s"]) * float(fps)))
 
-    position = truncation * truncated_normal(start_rng, NOISE_DIM)
-    # Start by moving towards the far side of zero, as the reference does.
-    direction = np.where(position < 0, 1.0, -1.0)
-    last_step = np.zeros(NOISE_DIM)
-    factors = np.ones(NOISE_DIM)
-    margin = step_per_frame
-    motion = np.empty((n_frames, NOISE_DIM))
-    for k in range(n_frames):
-        if k % jitter_period == 0:
-            factors = np.where(jitter_rng.random(NOISE_DIM) < 0.5, 1.0, 1.0 - jitter)
-        step = step_per_frame * motion_drive[k] * direction * factors
-        step = keep * last_step + (1.0 - keep) * step
-        last_step = step
-        position = position + step
-        motion[k] = position
-        direction = np.where(position >= edge - margin, -1.0, np.where(position < -edge + margin, 1.0, direction))
-
     # --- pulse: an envelope that springs back ------------------------------------------
     pulse_drive = float(params["pulse_onset_weight"]) * onset + float(params["pulse_percussive_weight"]) * percussive
     pulse_keep = _per_frame(float(params["pulse_decay_s"]), fps)
@@ -136,8 +139,31 @@ def make_walk(features: dict, *, params: dict, where: str = "params: latents") -
         level = max(float(pulse_drive[k]), level * pulse_keep)
         envelope[k] = level
     pulse_direction = np.where(pulse_rng.random(NOISE_DIM) < 0.5, 1.0, -1.0)
-    noise = motion + float(params["pulse_depth"]) * envelope[:, None] * pulse_direction[None, :]
-    noise = np.clip(noise, -edge, edge)
+    pulse_depth = float(params["pulse_depth"])
+
+    def noise_blocks() -> Iterator[np.ndarray]:
+        """The walk a block of frames at a time: only the current position and step carry over."""
+        start_rng, jitter_rng, _, _ = streams()
+        position = truncation * truncated_normal(start_rng, NOISE_DIM)
+        # Start by moving towards the far side of zero, as the reference does.
+        direction = np.where(position < 0, 1.0, -1.0)
+        last_step = np.zeros(NOISE_DIM)
+        factors = np.ones(NOISE_DIM)
+        margin = step_per_frame
+        for first in range(0, n_frames, block_frames):
+            last = min(n_frames, first + block_frames)
+            motion = np.empty((last - first, NOISE_DIM))
+            for k in range(first, last):
+                if k % jitter_period == 0:
+                    factors = np.where(jitter_rng.random(NOISE_DIM) < 0.5, 1.0, 1.0 - jitter)
+                step = step_per_frame * motion_drive[k] * direction * factors
+                step = keep * last_step + (1.0 - keep) * step
+                last_step = step
+                position = position + step
+                motion[k - first] = position
+                direction = np.where(position >= edge - margin, -1.0, np.where(position < -edge + margin, 1.0, direction))
+            noise = motion + pulse_depth * envelope[first:last, None] * pulse_direction[None, :]
+            yield np.clip(noise, -edge, edge).astype(np.float32)
 
     # --- classes from chroma -----------------------------------------------------------
     if params["class_ids"]:
@@ -164,12 +190,18 @@ def make_walk(features: dict, *, params: dict, where: str = "params: latents") -
         from scipy.ndimage import uniform_filter1d
 
         weights = uniform_filter1d(weights, size=width, axis=0, mode="nearest")
-    classes = np.zeros((n_frames, NUM_CLASSES), dtype=np.float32)
-    classes[:, class_indices] = (float(params["class_depth"]) * weights).astype(np.float32)
+    class_weights = (float(params["class_depth"]) * weights).astype(np.float32)
+
+    def class_blocks() -> Iterator[np.ndarray]:
+        """(frames, 1000) one-hot-ish rows: the few used classes' weights, zeros elsewhere."""
+        for start in range(0, n_frames, block_frames):
+            rows = np.zeros((min(n_frames, start + block_frames) - start, NUM_CLASSES), dtype=np.float32)
+            rows[:, class_indices] = class_weights[start : start + block_frames]
+            yield rows
 
     return {
-        "noise": noise.astype(np.float32),
-        "classes": classes,
+        "noise": StreamedArray((n_frames, NOISE_DIM), np.dtype(np.float32), noise_blocks),
+        "classes": StreamedArray((n_frames, NUM_CLASSES), np.dtype(np.float32), class_blocks),
         "truncation": np.full(n_frames, truncation, dtype=np.float32),
         "fps_num": np.int64(fps.numerator),
         "fps_den": np.int64(fps.denominator),
