@@ -26,12 +26,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from dreamreel.core.audio_io import summed_mono_blocks
+    from dreamreel.core.memory import keep_large_buffers_out_of_the_heap
     from dreamreel.core.npz import save_npz
     from dreamreel.core.params import read_section, validate_section
     from dreamreel.gan import features
     from dreamreel.gan.sections import FEATURES
 
     params = validate_section(args.params, FEATURES, read_section(args.params))
+    keep_large_buffers_out_of_the_heap()
     # Analysis is mono, and streams: the stems are averaged and added block by block as the
     # analysis reads them, so memory does not grow with the song.
     samples, rate, read_blocks = summed_mono_blocks(args.audio)

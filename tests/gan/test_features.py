@@ -176,23 +176,46 @@ def test_blockwise_analysis_equals_whole_song_analysis(monkeypatch):
     basis = librosa.filters.mel(sr=SR, n_fft=features.N_FFT, n_mels=features.N_MELS, fmax=8000)
     masks = [np.arange(features.N_MELS) < 40, np.arange(features.N_MELS) >= 40]
     window = features._SampleWindow([mono[i : i + 5000] for i in range(0, len(mono), 5000)], len(mono))
-    fine = features._fine_features(window, sample_rate_hz=SR, mel_basis=basis, band_masks=masks)
+    fps, n_frames = Fraction(30), 180
+    pooled = features._frame_features(window, sample_rate_hz=SR, mel_basis=basis, band_masks=masks, fps=fps, n_frames=n_frames)
+
+    def fine_of(values, mode="mean"):
+        """A whole-song fine-grid feature pooled onto the frames, as the blockwise analysis pools."""
+        return features.pool_to_frames(values, hop_s=Fraction(features.ANALYSIS_HOP, SR), fps=fps, n_frames=n_frames, mode=mode)
+
     magnitude = np.abs(librosa.stft(mono, n_fft=features.N_FFT, hop_length=features.ANALYSIS_HOP, center=True))
     mel = basis @ magnitude**2
     whole_h, whole_p = librosa.decompose.hpss(magnitude, kernel_size=features.HPSS_KERNEL)
-    np.testing.assert_allclose(fine["power"], mel.mean(axis=0), rtol=1e-5)
-    np.testing.assert_allclose(fine["bands"], np.stack([mel[m].mean(axis=0) for m in masks]), rtol=1e-5)
-    np.testing.assert_allclose(fine["harmonic"], (whole_h**2).sum(axis=0), rtol=1e-5)
-    np.testing.assert_allclose(fine["percussive"], (whole_p**2).sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(pooled["power"], fine_of(mel.mean(axis=0)), rtol=1e-5)
+    np.testing.assert_allclose(pooled["bands"], fine_of(np.stack([mel[m].mean(axis=0) for m in masks])), rtol=1e-5)
+    np.testing.assert_allclose(pooled["harmonic"], fine_of((whole_h**2).sum(axis=0)), rtol=1e-5)
+    np.testing.assert_allclose(pooled["percussive"], fine_of((whole_p**2).sum(axis=0)), rtol=1e-5)
     padded = np.pad(mono.astype(np.float64), features.N_FFT // 2)
     expected_ms = librosa.util.frame(padded**2, frame_length=features.N_FFT, hop_length=features.ANALYSIS_HOP).mean(axis=0)
-    np.testing.assert_allclose(fine["mean_square"], expected_ms[: len(fine["mean_square"])], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(pooled["mean_square"], fine_of(expected_ms[: mel.shape[1]]), rtol=1e-6, atol=1e-12)
     whole_chroma = librosa.feature.chroma_cqt(y=mono, sr=SR, hop_length=features.ANALYSIS_HOP, tuning=0.0)
-    np.testing.assert_allclose(fine["chroma"], whole_chroma, atol=1e-4)
+    np.testing.assert_allclose(pooled["chroma"], fine_of(whole_chroma), atol=1e-4)
     # The onset pass rereads the mel rows from disk with the song's loudest value as the
     # floor, as librosa does with the whole spectrogram in memory.
     whole_onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=1.0), sr=SR, hop_length=features.ANALYSIS_HOP)
-    np.testing.assert_allclose(fine["onset"], whole_onset, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(pooled["onset"], fine_of(whole_onset, "max"), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("fps", [Fraction(24), Fraction(30000, 1001), Fraction(60)])
+@pytest.mark.parametrize("mode", ["mean", "max"])
+def test_pooling_block_by_block_equals_pooling_the_whole_feature(fps, mode):
+    import dreamreel.gan.features as features
+
+    rng = np.random.default_rng(1)
+    values = rng.random((3, 5003)).astype(np.float32)
+    hop_s = Fraction(256, SR)
+    n_frames = math.ceil(5003 * hop_s * fps)
+    pooler = features._FramePooler(count=5003, hop_s=hop_s, fps=fps, n_frames=n_frames, mode=mode)
+    cuts = [0, 1, 2, 700, 701, 2048, 4000, 5003]
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        pooler.add(values[:, a:b])
+    whole = pool_to_frames(values, hop_s=hop_s, fps=fps, n_frames=n_frames, mode=mode)
+    assert pooler.result().tobytes() == whole.tobytes()
 
 
 def test_streamed_blocks_of_any_size_give_the_same_bytes_as_the_song_in_memory():
@@ -238,7 +261,7 @@ def test_a_silent_song_is_refused_before_any_analysis(monkeypatch, tmp_path, cap
     def no_analysis(*args, **kwargs):
         raise AssertionError("a silent song must be refused by the first pass")
 
-    monkeypatch.setattr(features, "_fine_features", no_analysis)
+    monkeypatch.setattr(features, "_frame_features", no_analysis)
     song = write_wav(tmp_path / "silence.wav", np.zeros((2, 48000 * 30), np.float32), 48000)
     p = write_params(tmp_path / "features.json", {})
     assert run_cli(script.main, [str(song), str(tmp_path / "f.npz"), "--params", str(p)]) == 2

@@ -14,6 +14,12 @@ same stretch of the full render (whole-song normalisation, as in the visualizers
 replace, changes a passage when anything louder is added later). Frames whose level is
 below ``gate_dbfs`` are gated to zero, which is also what keeps silence from being blown up
 into noise or NaN.
+
+Memory is flat in the song's length. The song streams in (:func:`analyze_blocks`): it is
+resampled block by block, analysed a block of fine frames at a time with the context each
+transform needs, and each block is pooled onto the video frames as soon as it is done.
+What grows with the song is only the per-frame output, a few dozen floats a frame. Every
+step gives the same numbers as the whole-song computation, to the bit.
 """
 
 from __future__ import annotations
@@ -73,7 +79,12 @@ def pool_to_frames(values: np.ndarray, *, hop_s: Fraction, fps: Fraction, n_fram
         Frame k pools the fine frames centred in [(k - 1/2)/fps, (k + 1/2)/fps); a window
         holding no fine frame takes the next one.
     """
-    count = values.shape[-1]
+    low, high = _frame_windows(values.shape[-1], hop_s=hop_s, fps=fps, n_frames=n_frames)
+    return _reduce_windows(values, low, high, first=0, pad_end=True, mode=mode)
+
+
+def _frame_windows(count: int, *, hop_s: Fraction, fps: Fraction, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fine-frame windows [low_k, high_k) of the video frames k < n_frames; two (N,) int arrays."""
     # Window k is [b_k, b_k+1) with b_k the first fine index j such that j·hop_s >= (k - 1/2)/fps,
     # in exact integer arithmetic.
     k = np.arange(n_frames + 1, dtype=np.int64)
@@ -82,15 +93,69 @@ def pool_to_frames(values: np.ndarray, *, hop_s: Fraction, fps: Fraction, n_fram
     bounds = np.clip(-((-num) // den), 0, count)
     low = np.minimum(bounds[:-1], count - 1)
     high = np.maximum(bounds[1:], low + 1)
+    return low, high
+
+
+def _reduce_windows(values: np.ndarray, low: np.ndarray, high: np.ndarray, *, first: int, pad_end: bool, mode: str) -> np.ndarray:
+    """Mean or max of ``values`` over the windows [low_k, high_k); ``values[..., 0]`` is fine frame ``first``.
+
+    Without ``pad_end``, every high_k must be an index inside ``values``; with it, high_k
+    may also be one past the last fine frame (the end of the song).
+    """
     # reduceat over the pairs (low_k, high_k) reduces exactly [low_k, high_k); a copy of the
     # last sample at the end makes high_k = count a valid index.
-    padded = np.concatenate([values, values[..., -1:]], axis=-1)
-    pairs = np.stack([low, high], axis=1).reshape(-1)
+    padded = np.concatenate([values, values[..., -1:]], axis=-1) if pad_end else values
+    pairs = np.stack([low - first, high - first], axis=1).reshape(-1)
     reduce = np.add if mode == "mean" else np.maximum
     pooled = reduce.reduceat(padded, pairs, axis=-1)[..., ::2]
     if mode == "mean":
         pooled = pooled / (high - low)
     return pooled
+
+
+class _FramePooler:
+    """:func:`pool_to_frames` for a feature whose fine frames arrive a block at a time.
+
+    A video frame is pooled as soon as the fine frames of its window (and the one after
+    it) have arrived, and fine frames no later window needs are dropped: only a block's
+    worth is ever held, and the result equals pooling the whole song at once.
+    """
+
+    def __init__(self, *, count: int, hop_s: Fraction, fps: Fraction, n_frames: int, mode: str):
+        self.count, self.mode = count, mode
+        self._low, self._high = _frame_windows(count, hop_s=hop_s, fps=fps, n_frames=n_frames)
+        self._pending: np.ndarray | None = None
+        self._first = 0  # fine index of self._pending[..., 0]
+        self._done = 0  # video frames pooled so far
+        # Allocated at its full size (N frames) with the first pooled block: no pieces to
+        # join, and so no second copy, at the end.
+        self._pooled: np.ndarray | None = None
+
+    def add(self, values: np.ndarray) -> None:
+        """The next fine frames, shape (..., n)."""
+        pending = values if self._pending is None else np.concatenate([self._pending, values], axis=-1)
+        arrived = self._first + pending.shape[-1]
+        if arrived > self.count:
+            raise ValueError(f"{arrived} fine frames given, {self.count} expected")
+        at_end = arrived == self.count
+        # Windows ending before the last arrived frame can be pooled; at the end, all of them.
+        ready = len(self._low) if at_end else int(np.searchsorted(self._high, arrived - 1, side="right"))
+        if ready > self._done:
+            low, high = self._low[self._done : ready], self._high[self._done : ready]
+            pooled = _reduce_windows(pending, low, high, first=self._first, pad_end=at_end, mode=self.mode)
+            if self._pooled is None:
+                self._pooled = np.empty(pooled.shape[:-1] + (len(self._low),), dtype=pooled.dtype)
+            self._pooled[..., self._done : ready] = pooled
+            self._done = ready
+        keep_from = int(self._low[self._done]) if self._done < len(self._low) else arrived
+        self._pending = pending[..., keep_from - self._first :].copy()
+        self._first = keep_from
+
+    def result(self) -> np.ndarray:
+        """The pooled feature, shape (..., N), once every fine frame has arrived."""
+        if self._done != len(self._low):
+            raise ValueError(f"only {self._first + self._pending.shape[-1] if self._pending is not None else 0} of {self.count} fine frames arrived")
+        return self._pooled
 
 
 def peak_normalise(values: np.ndarray, *, fps: Fraction, release_s: float) -> np.ndarray:
@@ -252,8 +317,8 @@ def _chroma_context_frames(sample_rate_hz: int) -> int:
     return int(round(CHROMA_CONTEXT_S * sample_rate_hz / ANALYSIS_HOP))
 
 
-def _onset_strength(mel_rows: BinaryIO, count: int, *, floor_db: np.float32, sample_rate_hz: int) -> np.ndarray:
-    """librosa's onset strength of the whole mel spectrogram in dB, a block at a time; (count,).
+def _pool_onset_strength(mel_rows: BinaryIO, count: int, pooler: _FramePooler, *, floor_db: np.float32, sample_rate_hz: int) -> None:
+    """librosa's onset strength of the whole mel spectrogram in dB, a block at a time, into ``pooler``.
 
     ``mel_rows`` holds the mel power as float32 rows, one per fine frame. The dB values are
     floored at ``floor_db`` (80 dB under the song's loudest mel value, librosa's top_db),
@@ -264,7 +329,6 @@ def _onset_strength(mel_rows: BinaryIO, count: int, *, floor_db: np.float32, sam
     import librosa
 
     reach = 1 + 2048 // (2 * ANALYSIS_HOP)  # librosa's lag + centring shift, in frames
-    onset = np.empty(count, dtype=np.float32)
     row_bytes = N_MELS * 4
     for start in range(0, count, STFT_BLOCK):
         stop = min(start + STFT_BLOCK, count)
@@ -273,42 +337,48 @@ def _onset_strength(mel_rows: BinaryIO, count: int, *, floor_db: np.float32, sam
         mel = np.frombuffer(mel_rows.read((stop - first) * row_bytes), dtype=np.float32).reshape(stop - first, N_MELS)
         # C order (bins, frames) as the whole-song array had, so every sum adds in the same order.
         db = np.maximum(librosa.power_to_db(np.ascontiguousarray(mel.T), ref=1.0, top_db=None), floor_db)
-        values = librosa.onset.onset_strength(S=db, sr=sample_rate_hz, hop_length=ANALYSIS_HOP)
-        onset[start:stop] = values[start - first :]
-    return onset
+        pooler.add(librosa.onset.onset_strength(S=db, sr=sample_rate_hz, hop_length=ANALYSIS_HOP)[start - first :])
 
 
-def _fine_features(window: _SampleWindow, *, sample_rate_hz: int, mel_basis: np.ndarray, band_masks: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Every feature on the fine grid (hop ``ANALYSIS_HOP``), a block of frames at a time.
+def _frame_features(window: _SampleWindow, *, sample_rate_hz: int, mel_basis: np.ndarray, band_masks: list[np.ndarray],
+                    fps: Fraction, n_frames: int) -> dict[str, np.ndarray]:
+    """Every feature pooled onto the video frames, computed a block of fine frames at a time.
 
-    What is kept per fine frame is a few dozen floats (mel mean, three bands, chroma,
-    HPSS energies, mean square): 8 kB a second of song. The mel spectrogram itself (128
-    floats a frame) goes to a temporary file for the onset pass, not into memory.
+    Fine frames (hop ``ANALYSIS_HOP``) are pooled as each block is done, so what is held
+    is one block of audio and spectra plus the per-frame results. The mel spectrogram (128
+    floats a fine frame) goes to a temporary file for the onset pass, not into memory.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``power``, ``mean_square``, ``harmonic``, ``percussive`` (N,), ``onset`` (N,) (the
+        maximum over each frame's window, the others the mean), ``bands`` (3, N), ``chroma`` (12, N).
     """
     import librosa
 
     count = 1 + window.length // ANALYSIS_HOP
-    chroma_context = _chroma_context_frames(sample_rate_hz)
-    parts: dict[str, list[np.ndarray]] = {key: [] for key in ("power", "bands", "harmonic", "percussive", "mean_square", "chroma")}
+    hop_s = Fraction(ANALYSIS_HOP, sample_rate_hz)
+    context = max(_chroma_context_frames(sample_rate_hz), HPSS_KERNEL // 2 + 1)
+    pools = {key: _FramePooler(count=count, hop_s=hop_s, fps=fps, n_frames=n_frames, mode="max" if key == "onset" else "mean")
+             for key in ("power", "bands", "harmonic", "percussive", "mean_square", "chroma", "onset")}
     loudest_db = None
     with tempfile.TemporaryFile(prefix="dreamreel-mel-") as mel_rows:
         for start in range(0, count, STFT_BLOCK):
             stop = min(start + STFT_BLOCK, count)
             mel, harmonic, percussive, mean_square = _spectral_block(window, start, stop, count, mel_basis=mel_basis)
-            parts["chroma"].append(_chroma_block(window, start, stop, count, sample_rate_hz=sample_rate_hz))
-            # The next block reads from its context before `stop` on: the CQT reaches further back.
-            window.forget_before(max(0, stop - max(chroma_context, HPSS_KERNEL // 2 + 1)) * ANALYSIS_HOP - N_FFT // 2)
-            parts["power"].append(mel.mean(axis=0))
-            parts["bands"].append(np.stack([mel[mask].mean(axis=0) if mask.any() else np.zeros(mel.shape[1]) for mask in band_masks]))
-            parts["harmonic"].append(harmonic)
-            parts["percussive"].append(percussive)
-            parts["mean_square"].append(mean_square)
+            pools["chroma"].add(_chroma_block(window, start, stop, count, sample_rate_hz=sample_rate_hz))
+            # The next block reads from its context before `stop` on (the CQT reaches furthest back).
+            window.forget_before(max(0, stop - context) * ANALYSIS_HOP - N_FFT // 2)
+            pools["power"].add(mel.mean(axis=0))
+            pools["bands"].add(np.stack([mel[mask].mean(axis=0) if mask.any() else np.zeros(mel.shape[1]) for mask in band_masks]))
+            pools["harmonic"].add(harmonic)
+            pools["percussive"].add(percussive)
+            pools["mean_square"].add(mean_square)
             block_db = librosa.power_to_db(mel, ref=1.0, top_db=None).max()
             loudest_db = block_db if loudest_db is None else max(loudest_db, block_db)
             mel_rows.write(np.ascontiguousarray(mel.T, dtype=np.float32).tobytes())
-        fine = {key: np.concatenate(values, axis=-1) for key, values in parts.items()}
-        fine["onset"] = _onset_strength(mel_rows, count, floor_db=loudest_db - 80.0, sample_rate_hz=sample_rate_hz)
-    return fine
+        _pool_onset_strength(mel_rows, count, pools["onset"], floor_db=loudest_db - 80.0, sample_rate_hz=sample_rate_hz)
+    return {key: pool.result() for key, pool in pools.items()}
 
 
 def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str = "audio") -> dict[str, np.ndarray]:
@@ -393,28 +463,15 @@ def analyze_blocks(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: 
         window = _SampleWindow(_resampled(read_blocks(), sample_rate_hz, rate), int(np.ceil(samples * (float(rate) / sample_rate_hz))))
     else:
         window = _SampleWindow(read_blocks(), samples)
-    hop_s = Fraction(ANALYSIS_HOP, rate)
-
-    def pool(values: np.ndarray, mode: str = "mean") -> np.ndarray:
-        return pool_to_frames(values, hop_s=hop_s, fps=fps, n_frames=n_frames, mode=mode)
-
     fmax = min(float(params["mel_fmax_hz"]), rate / 2)
     mel_basis = librosa.filters.mel(sr=rate, n_fft=N_FFT, n_mels=N_MELS, fmax=fmax)
     mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmax=fmax)
     low_edge, high_edge = (float(v) for v in params["band_edges_hz"])
     band_masks = [mel_hz < low_edge, (mel_hz >= low_edge) & (mel_hz < high_edge), mel_hz >= high_edge]
-    fine = _fine_features(window, sample_rate_hz=rate, mel_basis=mel_basis, band_masks=band_masks)
-    fine_count = fine["power"].shape[-1]
+    frames = _frame_features(window, sample_rate_hz=rate, mel_basis=mel_basis, band_masks=band_masks, fps=fps, n_frames=n_frames)
 
-    def fit(values: np.ndarray) -> np.ndarray:
-        """Trim or edge-pad a fine-grid feature to the STFT's frame count."""
-        if values.shape[-1] >= fine_count:
-            return values[..., :fine_count]
-        pad = [(0, 0)] * (values.ndim - 1) + [(0, fine_count - values.shape[-1])]
-        return np.pad(values, pad, mode="edge")
-
-    power_frames = pool(fine["power"])
-    mean_square = pool(fit(fine["mean_square"]))
+    power_frames = frames["power"]
+    mean_square = frames["mean_square"]
     rms_dbfs = 10 * np.log10(np.maximum(mean_square, 1e-12))
     gate = np.clip((rms_dbfs - float(params["gate_dbfs"])) / GATE_KNEE_DB, 0.0, 1.0)
     if not np.any(gate > 0):
@@ -434,18 +491,18 @@ def analyze_blocks(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: 
     # Central difference like numpy.gradient: the rise into frame k, in power per frame.
     gradient = np.gradient(power_frames) if n_frames > 1 else np.zeros(1)
 
-    chroma = pool(fit(fine["chroma"])).T
+    chroma = frames["chroma"].T
     chroma_peak = chroma.max(axis=1, keepdims=True)
     chroma = np.where(chroma_peak > 0, chroma / np.where(chroma_peak > 0, chroma_peak, 1.0), 0.0) * gate[:, None]
 
     result = {
         "power": normalise(power_frames),
         "power_gradient": normalise(np.maximum(gradient, 0.0)),
-        "bands": normalise(pool(fit(fine["bands"])).T),
+        "bands": normalise(frames["bands"].T),
         "chroma": chroma.astype(np.float32),
-        "onset": normalise(pool(fit(fine["onset"]), "max")),
-        "percussive": normalise(pool(fit(fine["percussive"]))),
-        "harmonic": normalise(pool(fit(fine["harmonic"]))),
+        "onset": normalise(frames["onset"]),
+        "percussive": normalise(frames["percussive"]),
+        "harmonic": normalise(frames["harmonic"]),
         "rms": normalise(np.sqrt(mean_square)),
         "rms_dbfs": rms_dbfs.astype(np.float32),
         "gate": gate.astype(np.float32),
