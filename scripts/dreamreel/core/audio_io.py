@@ -2,6 +2,11 @@
 
 In the library, audio is float32 with shape (channels, samples), and its sample rate
 travels beside it. Files are written atomically: a temp sibling renamed when complete.
+
+Long audio streams: a song in any format is decoded by ffmpeg into a pipe and read a block
+at a time (:func:`probe_song`, :func:`decode_song_blocks`); WAV/FLAC files are read a block
+at a time (:func:`summed_mono_blocks`) and written a block at a time
+(:func:`write_audio_blocks`), so a stage's memory need not grow with the song.
 """
 
 from __future__ import annotations
