@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 from dreamreel.audio.loudness import LoudnessMeter, TruePeakMeter, integrated_loudness, normalize, true_peak_db
-from dreamreel.core.audio_io import MASTER_RATE_HZ, SongInfo, decode_song_blocks, probe_song, write_audio, write_audio_blocks
+from dreamreel.core.audio_io import MASTER_RATE_HZ, write_audio, write_audio_blocks
 from dreamreel.core.errors import DreamreelError, run_cli
 from dreamreel.core.ffmpeg_tools import find_ffmpeg
 from dreamreel.core.params import read_section
+from dreamreel.core.song_io import SongInfo, decode_song_blocks, probe_song
 
 SILENCE_PEAK = 10 ** (-90 / 20)  # below -90 dBFS there is nothing for the pictures to follow
 

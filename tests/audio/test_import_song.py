@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile
 from conftest import needs_ffmpeg
-from dreamreel.core import audio_io
+from dreamreel.core import song_io
 from dreamreel.core.audio_io import read_audio
 from dreamreel.core.errors import run_cli
 
@@ -70,9 +70,9 @@ def test_songs_and_video_sound_tracks_import_as_48k_stereo(tmp_path, suffix, cod
 def test_an_aac_song_ends_where_its_container_says(tmp_path):
     # ffmpeg 5 decodes the AAC padding after the song's last sample; the edit list says where it ends.
     song = encode(tmp_path / "clip.m4a", "-c:a", "aac")
-    info = audio_io.probe_song(song)
+    info = song_io.probe_song(song)
     assert abs(info.samples - SOURCE_SAMPLES) < 44  # within 1 ms (ffmpeg's muxer rounds the edit list)
-    decoded = sum(block.shape[1] for block in audio_io.decode_song_blocks(info, sample_rate_hz=44100))
+    decoded = sum(block.shape[1] for block in song_io.decode_song_blocks(info, sample_rate_hz=44100))
     assert decoded == info.samples  # without the limit: 46080, the padding of the 45th AAC frame
 
 
@@ -143,7 +143,7 @@ def test_stereo_and_mono_songs_get_no_note(tmp_path, capsys):
 @needs_ffmpeg
 def test_decoding_stops_ffmpeg_when_the_reader_stops(tmp_path):
     song = encode(tmp_path / "clip.flac")
-    blocks = audio_io.decode_song_blocks(audio_io.probe_song(song), sample_rate_hz=48000, block_frames=1024)
+    blocks = song_io.decode_song_blocks(song_io.probe_song(song), sample_rate_hz=48000, block_frames=1024)
     first = next(blocks)
     assert first.shape == (2, 1024) and first.dtype == np.float32
     blocks.close()  # must not hang, nor leave ffmpeg running

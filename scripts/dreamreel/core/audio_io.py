@@ -3,19 +3,15 @@
 In the library, audio is float32 with shape (channels, samples), and its sample rate
 travels beside it. Files are written atomically: a temp sibling renamed when complete.
 
-Long audio streams: a song in any format is decoded by ffmpeg into a pipe and read a block
-at a time (:func:`probe_song`, :func:`decode_song_blocks`); WAV/FLAC files are read a block
-at a time (:func:`summed_mono_blocks`) and written a block at a time
-(:func:`write_audio_blocks`), so a stage's memory need not grow with the song.
+Long audio streams: WAV/FLAC files are read a block at a time (:func:`summed_mono_blocks`)
+and written a block at a time (:func:`write_audio_blocks`), so a stage's memory need not
+grow with the song. Songs in other formats are decoded by :mod:`.song_io` (ffmpeg), which
+only import_song needs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import subprocess
-import tempfile
-from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -24,10 +20,8 @@ import numpy as np
 
 from dreamreel.core.atomic import atomic_path
 from dreamreel.core.errors import DreamreelError
-from dreamreel.core.ffmpeg_tools import FFmpeg, find_ffmpeg, stderr_tail
 
 MASTER_RATE_HZ = 48_000  # stems, buses and the master all run at this rate
-DECODE_BLOCK_FRAMES = 1 << 16  # frames per block read from ffmpeg: 0.5 MB of stereo float32
 
 
 def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int]:
@@ -152,108 +146,3 @@ def resample(audio: np.ndarray, rate_in_hz: int, rate_out_hz: int) -> np.ndarray
 
     divisor = gcd(int(rate_in_hz), int(rate_out_hz))
     return resample_poly(audio, rate_out_hz // divisor, rate_in_hz // divisor, axis=-1).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class SongInfo:
-    """What :func:`probe_song` learned about a song's first audio stream.
-
-    ``channel_layout`` is ffprobe's name for it ("5.1(side)"), or None where the file
-    names no layout (a plain multichannel WAV), in which case ffmpeg takes its default
-    layout for that many channels. ``samples`` is the stream's length in samples where the
-    container states it exactly (time base 1/rate: WAV, FLAC, MP4/M4A/MOV), else None.
-    """
-
-    path: Path
-    codec: str
-    channels: int
-    channel_layout: str | None
-    sample_rate_hz: int
-    samples: int | None = None
-
-
-def _ffmpeg_input(path: Path) -> str:
-    # The file: protocol makes ffmpeg take the name literally: a song called "a:b.mp3" or
-    # "-loud.wav" would otherwise read as a protocol or an option.
-    return "file:" + str(path.absolute())
-
-
-def probe_song(path: str | Path, *, tool: FFmpeg | None = None) -> SongInfo:
-    """Probe the first audio stream of any file ffmpeg reads: a song, or the sound track of a video.
-
-    Raises a :class:`DreamreelError` naming the file when it is missing, unreadable, or
-    has no audio stream.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DreamreelError(str(path), "song not found", "check SONG=... or piece.song in params.yaml")
-    tool = tool or find_ffmpeg()
-    command = [tool.ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
-               "stream=codec_name,channels,channel_layout,sample_rate,time_base,duration_ts",
-               "-of", "json", _ffmpeg_input(path)]
-    result = subprocess.run(command, capture_output=True, text=True, errors="replace")
-    if result.returncode != 0:
-        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({stderr_tail(result.stderr, 1)})", "give a song (WAV, FLAC, MP3, OGG, M4A, Opus...) or a video with a sound track")
-    streams = json.loads(result.stdout or "{}").get("streams") or []
-    if not streams:
-        raise DreamreelError(str(path), "has no audio stream (a video without sound, or not media at all)", "give a song, or a video with a sound track")
-    stream = streams[0]
-    channels = int(stream.get("channels") or 0)
-    if channels < 1:
-        raise DreamreelError(str(path), "its audio stream reports no channels", "export the song again (WAV or FLAC)")
-    rate = int(stream.get("sample_rate") or 0)
-    exact = stream.get("time_base") == f"1/{rate}" and str(stream.get("duration_ts", "")).isdigit()
-    return SongInfo(path=path, codec=str(stream.get("codec_name", "")), channels=channels, channel_layout=stream.get("channel_layout") or None,
-                    sample_rate_hz=rate, samples=int(stream["duration_ts"]) if exact else None)
-
-
-def decode_song_blocks(info: SongInfo, *, sample_rate_hz: int, tool: FFmpeg | None = None, block_frames: int = DECODE_BLOCK_FRAMES) -> Iterator[np.ndarray]:
-    """Decode a probed song through ffmpeg, block by block: float32 (2, <= block_frames) at ``sample_rate_hz``.
-
-    ffmpeg decodes, converts the rate and writes raw float32 into a pipe; Python reads a
-    block at a time, so memory does not grow with the song. Mono is copied to both channels
-    at its own level (ffmpeg's upmix would lower it by 3 dB). More than two channels are
-    mixed down by ffmpeg's matrix for the layout (ITU-R BS.775: centre and surrounds at
-    -3 dB, LFE left out); as float, the sum can pass full scale, and it is the caller's
-    choice to lower the level rather than clip. The same file always decodes to the same
-    samples, so a caller may decode twice (measure, then write).
-
-    Where the container states the stream's exact length, decoding stops there: ffmpeg 5
-    still outputs the encoder's padding after the last AAC frame of an .m4a, .mp4 or .mov
-    (about 23 ms) although the file's edit list says where the song ends.
-    """
-    tool = tool or find_ffmpeg()
-    limit = -(-info.samples * int(sample_rate_hz) // info.sample_rate_hz) if info.samples is not None and info.sample_rate_hz > 0 else None
-    channels = 1 if info.channels == 1 else 2
-    command = [tool.ffmpeg, "-nostdin", "-v", "error", "-i", _ffmpeg_input(info.path), "-map", "0:a:0", "-vn", "-sn", "-dn",
-               "-ac", str(channels), "-ar", str(int(sample_rate_hz)), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
-    frame_bytes = 4 * channels
-    written = 0
-    # stderr goes to a file, not a pipe: a chatty decoder could otherwise fill the pipe
-    # and stall while we wait on stdout.
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
-        try:
-            while True:
-                data = process.stdout.read(block_frames * frame_bytes)
-                if not data:
-                    break
-                usable = len(data) - len(data) % frame_bytes
-                if limit is not None:
-                    usable = min(usable, max(0, limit - written) * frame_bytes)
-                    if usable == 0:
-                        continue  # past the stated end: read on so ffmpeg finishes normally
-                block = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels).T
-                written += block.shape[1]
-                yield np.ascontiguousarray(np.repeat(block, 2, axis=0) if channels == 1 else block)
-            status = process.wait()
-        finally:
-            # A consumer that stops early (an error downstream) must not leave ffmpeg writing.
-            process.stdout.close()
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        if status != 0:
-            errors.seek(0)
-            reason = stderr_tail(errors.read().decode(errors="replace"), 1)
-            raise DreamreelError(str(info.path), f"ffmpeg could not decode it ({reason})", "check the file plays; export it again as WAV or FLAC")
