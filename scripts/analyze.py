@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.errors import run_cli
 from dreamreel.core.params import add_params_name_option, load_section
 
 
@@ -27,22 +27,18 @@ def main(argv=None) -> int:
     add_params_name_option(parser)
     args = parser.parse_args(argv)
 
-    from dreamreel.core.audio_io import read_audio
+    from dreamreel.core.audio_io import summed_mono_blocks
+    from dreamreel.core.memory import keep_large_buffers_out_of_the_heap
     from dreamreel.core.npz import save_npz
     from dreamreel.gan import features
     from dreamreel.gan.sections import FEATURES
 
     params, where = load_section(args.params, "features", params_name=args.params_name, schema=FEATURES)
-    # Analysis is mono: averaging while reading keeps a long stereo file out of memory, and
-    # the stems are added one at a time.
-    audio, rate = read_audio(args.audio[0], mono=True)
-    for path in args.audio[1:]:
-        more, more_rate = read_audio(path, mono=True)
-        if (more_rate, more.shape) != (rate, audio.shape):
-            raise DreamreelError(path, f"{more.shape[1]} samples at {more_rate} Hz, but {args.audio[0]} has {audio.shape[1]} at {rate} Hz", "render the stems again (make audio): they must all be the same length")
-        audio += more
-        del more
-    result = features.analyze(audio, sample_rate_hz=rate, params=params, where=" + ".join(args.audio), params_where=where)
+    keep_large_buffers_out_of_the_heap()
+    # Analysis is mono, and streams: the stems are averaged and added block by block as the
+    # analysis reads them, so memory does not grow with the song.
+    samples, rate, read_blocks = summed_mono_blocks(args.audio)
+    result = features.analyze_blocks(read_blocks, samples=samples, sample_rate_hz=rate, params=params, where=" + ".join(args.audio), params_where=where)
     save_npz(args.output, result)
     print(
         f"analyze: {int(result['n_frames'])} frames at {int(result['fps_num'])}/{int(result['fps_den'])} fps "

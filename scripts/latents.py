@@ -49,7 +49,8 @@ def main(argv=None) -> int:
         print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
         return 0
     params, where = load_section(args.params, "latents", params_name=args.params_name, schema=LATENTS)
-    walk = latents.make_walk(features, params=params, where=where)
+    # noise and classes are computed block by block as the file is written.
+    walk = latents.walk_members(features, params=params, where=where)
     save_npz(args.output, walk)
     print(f"latents: {walk['noise'].shape[0]} frames, classes {walk['class_indices'].tolist()} -> {args.output}", file=sys.stderr)
     return 0

@@ -76,3 +76,16 @@ def test_chunked_measurements_equal_whole_signal_ones():
     np.testing.assert_allclose(loudness.block_loudness(audio, 48000, chunk_steps=3), loudness.block_loudness(audio, 48000), atol=1e-9)
     whole = np.abs(resample_poly(audio.astype(np.float64), 4, 1, axis=-1)).reshape(2, -1, 4).max(axis=(0, 2))
     np.testing.assert_allclose(loudness.oversampled_peak_envelope(audio, chunk_samples=10007), whole, atol=1e-12)
+
+
+def test_meters_fed_block_by_block_equal_the_whole_song_measures():
+    rng = np.random.default_rng(3)
+    audio = (0.2 * rng.standard_normal((2, 48000 * 7 + 123))).astype(np.float32)
+    audio[:, 100_000:100_050] = 0.95  # a peak across no block boundary in particular
+    meter, peak = loudness.LoudnessMeter(48000, 2), loudness.TruePeakMeter(2, chunk_samples=30_000)
+    edges = np.concatenate([[0], np.sort(rng.integers(1, audio.shape[1], 40)), [audio.shape[1]]])
+    for start, stop in zip(edges[:-1], edges[1:]):
+        meter.add(audio[:, start:stop])
+        peak.add(audio[:, start:stop])
+    assert meter.integrated_lufs() == loudness.integrated_loudness(audio, 48000)
+    assert peak.peak_db() == pytest.approx(loudness.true_peak_db(audio), abs=1e-9)

@@ -174,15 +174,95 @@ def test_blockwise_analysis_equals_whole_song_analysis(monkeypatch):
     monkeypatch.setattr(features, "STFT_BLOCK", 40)
     mono = music(SR, 6.0)[0]
     basis = librosa.filters.mel(sr=SR, n_fft=features.N_FFT, n_mels=features.N_MELS, fmax=8000)
-    mel, harmonic, percussive, mean_square = features._spectral_envelopes(mono, mel_basis=basis)
+    masks = [np.arange(features.N_MELS) < 40, np.arange(features.N_MELS) >= 40]
+    window = features._SampleWindow([mono[i : i + 5000] for i in range(0, len(mono), 5000)], len(mono))
+    fps, n_frames = Fraction(30), 180
+    pooled = features._frame_features(window, sample_rate_hz=SR, mel_basis=basis, band_masks=masks, fps=fps, n_frames=n_frames)
+
+    def fine_of(values, mode="mean"):
+        """A whole-song fine-grid feature pooled onto the frames, as the blockwise analysis pools."""
+        return features.pool_to_frames(values, hop_s=Fraction(features.ANALYSIS_HOP, SR), fps=fps, n_frames=n_frames, mode=mode)
+
     magnitude = np.abs(librosa.stft(mono, n_fft=features.N_FFT, hop_length=features.ANALYSIS_HOP, center=True))
+    mel = basis @ magnitude**2
     whole_h, whole_p = librosa.decompose.hpss(magnitude, kernel_size=features.HPSS_KERNEL)
-    np.testing.assert_allclose(mel, basis @ magnitude**2, rtol=1e-5)
-    np.testing.assert_allclose(harmonic, (whole_h**2).sum(axis=0), rtol=1e-5)
-    np.testing.assert_allclose(percussive, (whole_p**2).sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(pooled["power"], fine_of(mel.mean(axis=0)), rtol=1e-5)
+    np.testing.assert_allclose(pooled["bands"], fine_of(np.stack([mel[m].mean(axis=0) for m in masks])), rtol=1e-5)
+    np.testing.assert_allclose(pooled["harmonic"], fine_of((whole_h**2).sum(axis=0)), rtol=1e-5)
+    np.testing.assert_allclose(pooled["percussive"], fine_of((whole_p**2).sum(axis=0)), rtol=1e-5)
     padded = np.pad(mono.astype(np.float64), features.N_FFT // 2)
     expected_ms = librosa.util.frame(padded**2, frame_length=features.N_FFT, hop_length=features.ANALYSIS_HOP).mean(axis=0)
-    np.testing.assert_allclose(mean_square, expected_ms[: len(mean_square)], rtol=1e-6, atol=1e-12)
-    chroma = features._chroma(mono, sample_rate_hz=SR)
-    whole = librosa.feature.chroma_cqt(y=mono, sr=SR, hop_length=features.ANALYSIS_HOP, tuning=0.0)
-    np.testing.assert_allclose(chroma, whole, atol=1e-4)
+    np.testing.assert_allclose(pooled["mean_square"], fine_of(expected_ms[: mel.shape[1]]), rtol=1e-6, atol=1e-12)
+    whole_chroma = librosa.feature.chroma_cqt(y=mono, sr=SR, hop_length=features.ANALYSIS_HOP, tuning=0.0)
+    np.testing.assert_allclose(pooled["chroma"], fine_of(whole_chroma), atol=1e-4)
+    # The onset pass rereads the mel rows from disk with the song's loudest value as the
+    # floor, as librosa does with the whole spectrogram in memory.
+    whole_onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel, ref=1.0), sr=SR, hop_length=features.ANALYSIS_HOP)
+    np.testing.assert_allclose(pooled["onset"], fine_of(whole_onset, "max"), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("fps", [Fraction(24), Fraction(30000, 1001), Fraction(60)])
+@pytest.mark.parametrize("mode", ["mean", "max"])
+def test_pooling_block_by_block_equals_pooling_the_whole_feature(fps, mode):
+    import dreamreel.gan.features as features
+
+    rng = np.random.default_rng(1)
+    values = rng.random((3, 5003)).astype(np.float32)
+    hop_s = Fraction(256, SR)
+    n_frames = math.ceil(5003 * hop_s * fps)
+    pooler = features._FramePooler(count=5003, hop_s=hop_s, fps=fps, n_frames=n_frames, mode=mode)
+    cuts = [0, 1, 2, 700, 701, 2048, 4000, 5003]
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        pooler.add(values[:, a:b])
+    whole = pool_to_frames(values, hop_s=hop_s, fps=fps, n_frames=n_frames, mode=mode)
+    assert pooler.result().tobytes() == whole.tobytes()
+
+
+def test_streamed_blocks_of_any_size_give_the_same_bytes_as_the_song_in_memory():
+    import dreamreel.gan.features as features
+
+    audio = music(48000, 4.0)
+    whole = analyze(audio, sample_rate_hz=48000, params=params())
+    mono = audio.mean(axis=0, dtype=np.float32)
+    cuts = [0, 1, 4097, 60000, 60001, 150000, mono.size]
+    streamed = features.analyze_blocks(lambda: (mono[a:b] for a, b in zip(cuts[:-1], cuts[1:])), samples=mono.size, sample_rate_hz=48000, params=params())
+    assert whole.keys() == streamed.keys()
+    for key in whole:
+        assert np.array_equal(whole[key], streamed[key]), key
+
+
+def test_the_analysis_never_holds_the_song(monkeypatch):
+    import dreamreel.gan.features as features
+
+    monkeypatch.setattr(features, "STFT_BLOCK", 64)
+    monkeypatch.setattr(features, "MONO_BLOCK_SAMPLES", 4096)
+    held = []
+    original = features._SampleWindow.take
+
+    def take(self, lo, hi):
+        result = original(self, lo, hi)
+        held.append(len(self._buffer))
+        return result
+
+    monkeypatch.setattr(features._SampleWindow, "take", take)
+    rate = 11025  # a low analysis rate keeps the test quick
+    audio = music(rate, 12.0)
+    analyze(audio, sample_rate_hz=rate, params=params(analysis_rate_hz=rate))
+    # A block of 64 frames plus 2 s of CQT context on each side and one read block: about
+    # 6 s, never the 12 s song.
+    bound = (64 + 2 * features._chroma_context_frames(rate)) * features.ANALYSIS_HOP + features.N_FFT + 4096
+    assert held and max(held) <= bound < audio.shape[1]
+
+
+def test_a_silent_song_is_refused_before_any_analysis(monkeypatch, tmp_path, capsys):
+    import analyze as script
+    import dreamreel.gan.features as features
+
+    def no_analysis(*args, **kwargs):
+        raise AssertionError("a silent song must be refused by the first pass")
+
+    monkeypatch.setattr(features, "_frame_features", no_analysis)
+    song = write_wav(tmp_path / "silence.wav", np.zeros((2, 48000 * 30), np.float32), 48000)
+    p = write_params(tmp_path / "features.json", {})
+    assert run_cli(script.main, [str(song), str(tmp_path / "f.npz"), "--params", str(p)]) == 2
+    assert "silent" in capsys.readouterr().err

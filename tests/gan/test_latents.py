@@ -154,3 +154,31 @@ def test_bad_classes_exit_2_and_write_nothing(tmp_path, capsys, class_ids, messa
     err = capsys.readouterr().err.strip()
     assert message in err and "class_ids" in err and err.count("\n") == 0
     assert not out.exists()
+
+
+@pytest.mark.parametrize("class_order", ["pitch", "power"])
+def test_the_streamed_walk_is_written_to_the_same_bytes_as_the_whole_one(tmp_path, class_order):
+    from dreamreel.gan.latents import walk_members
+
+    feats, p = features(300), params(class_order=class_order)
+    save_npz(tmp_path / "whole.npz", make_walk(feats, params=p))
+    # 7-frame blocks: the motion state, the jitter period and the class rows cross block edges.
+    save_npz(tmp_path / "streamed.npz", walk_members(feats, params=p, block_frames=7))
+    assert (tmp_path / "streamed.npz").read_bytes() == (tmp_path / "whole.npz").read_bytes()
+
+
+def latents_peak_rss_mb(tmp_path, n_frames: int) -> float:
+    from dreamreel.benchmarks import measure, python_script
+
+    feats = tmp_path / f"features-{n_frames}.npz"
+    save_npz(feats, features(n_frames))
+    p = write_params(tmp_path / "latents.json", {})
+    return measure(python_script("latents") + [feats, tmp_path / f"latents-{n_frames}.npz", "--params", p]).peak_rss_mb
+
+
+def test_latents_memory_does_not_grow_with_the_song(tmp_path):
+    # 2 000 frames is a minute at 30 fps, 24 000 frames 13 minutes. Held whole, the classes
+    # alone (N x 1000 float32, then a second copy to write them) grow by 176 MB.
+    short, long = latents_peak_rss_mb(tmp_path, 2_000), latents_peak_rss_mb(tmp_path, 24_000)
+    # What is held per frame is the features and class weights: about 0.3 kB a frame.
+    assert long < short + 25.0, (short, long)

@@ -5,6 +5,8 @@
   designed from their analogue parameters, so any sample rate gets the same curve (at
   48 kHz the coefficients equal the table in BS.1770).
 - :func:`true_peak_db`: the peak of the signal oversampled 4x (BS.1770 Annex 2).
+- :class:`LoudnessMeter`, :class:`TruePeakMeter`: the same two measures on audio that
+  arrives block by block (a decoder's output), in constant memory.
 - :func:`normalize`: gain to a loudness target, and where that would push the true peak
   over the ceiling, a look-ahead limiter brings the peaks down smoothly instead of clipping.
 """
@@ -39,6 +41,53 @@ def k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
     return np.array([shelf, highpass])
 
 
+class LoudnessMeter:
+    """Integrated loudness of audio that arrives block by block (a decoder's output).
+
+    Feed (channels, n) blocks of any size to :meth:`add`; the K-weighting filters carry
+    their state from block to block, and only the mean square of each 100 ms step is kept
+    (a few floats per second), so a song of any length is measured in constant memory.
+    The result equals :func:`integrated_loudness` of the blocks joined.
+    """
+
+    def __init__(self, sample_rate_hz: int, channels: int):
+        self.sample_rate_hz = int(sample_rate_hz)
+        self._sos = k_weighting_sos(self.sample_rate_hz)
+        self._block = int(round(BLOCK_S * self.sample_rate_hz))
+        self._step = int(round(STEP_S * self.sample_rate_hz))
+        self._state = np.zeros((self._sos.shape[0], channels, 2))
+        self._leftover = np.zeros((channels, 0))
+        self._steps: list[np.ndarray] = []
+        self.samples = 0
+
+    def add(self, audio: np.ndarray) -> None:
+        """Measure the next (channels, n) samples."""
+        from scipy.signal import sosfilt
+
+        self.samples += audio.shape[1]
+        weighted, self._state = sosfilt(self._sos, np.asarray(audio, dtype=np.float64), axis=-1, zi=self._state)
+        weighted = np.concatenate([self._leftover, weighted], axis=1) if self._leftover.shape[1] else weighted
+        whole = weighted.shape[1] // self._step
+        if whole:
+            self._steps.append((weighted[:, : whole * self._step] ** 2).reshape(weighted.shape[0], whole, self._step).mean(axis=-1))
+        self._leftover = weighted[:, whole * self._step :]
+
+    def block_loudness(self) -> np.ndarray:
+        """Loudness of each 400 ms block so far (75 % overlap) in LUFS; shape (blocks,)."""
+        if self.samples < self._block:
+            return np.zeros(0)
+        per_step = np.concatenate(self._steps, axis=1)
+        # Each block is the mean of four consecutive 100 ms steps.
+        kernel = np.ones(self._block // self._step) / (self._block // self._step)
+        per_block = np.stack([np.convolve(channel, kernel, mode="valid") for channel in per_step]).sum(axis=0)
+        with np.errstate(divide="ignore"):
+            return -0.691 + 10.0 * np.log10(per_block)
+
+    def integrated_lufs(self) -> float:
+        """Integrated loudness so far in LUFS; ``-inf`` for silence or less than one block."""
+        return _gated_loudness(self.block_loudness())
+
+
 def block_loudness(audio: np.ndarray, sample_rate_hz: int, *, chunk_steps: int = 200) -> np.ndarray:
     """Loudness of each 400 ms block (75 % overlap) in LUFS; shape (blocks,).
 
@@ -46,32 +95,20 @@ def block_loudness(audio: np.ndarray, sample_rate_hz: int, *, chunk_steps: int =
     The K-weighting runs chunk by chunk (``chunk_steps`` x 100 ms, filter state carried
     over), so the float64 working memory stays small whatever the length of the audio.
     """
-    from scipy.signal import sosfilt
-
-    sos = k_weighting_sos(sample_rate_hz)
-    block = int(round(BLOCK_S * sample_rate_hz))
-    step = int(round(STEP_S * sample_rate_hz))
-    channels, samples = audio.shape
-    if samples < block:
-        return np.zeros(0)
-    steps = (samples - block) // step + block // step
-    state = np.zeros((sos.shape[0], channels, 2))
-    per_step = np.empty((channels, steps))
-    for first in range(0, steps, chunk_steps):
-        last = min(steps, first + chunk_steps)
-        chunk = np.asarray(audio[:, first * step : last * step], dtype=np.float64)
-        weighted, state = sosfilt(sos, chunk, axis=-1, zi=state)
-        per_step[:, first:last] = (weighted ** 2).reshape(channels, last - first, step).mean(axis=-1)
-    # Each block is the mean of four consecutive 100 ms steps.
-    kernel = np.ones(block // step) / (block // step)
-    per_block = np.stack([np.convolve(channel, kernel, mode="valid") for channel in per_step]).sum(axis=0)
-    with np.errstate(divide="ignore"):
-        return -0.691 + 10.0 * np.log10(per_block)
+    meter = LoudnessMeter(sample_rate_hz, audio.shape[0])
+    chunk = chunk_steps * meter._step
+    for first in range(0, audio.shape[1], chunk):
+        meter.add(audio[:, first : first + chunk])
+    return meter.block_loudness()
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate_hz: int) -> float:
     """Integrated loudness in LUFS; ``-inf`` for silence or audio shorter than one block."""
-    blocks = block_loudness(audio, sample_rate_hz)
+    return _gated_loudness(block_loudness(audio, sample_rate_hz))
+
+
+def _gated_loudness(blocks: np.ndarray) -> float:
+    """BS.1770 gating of block loudnesses (LUFS): absolute gate, then relative gate."""
     blocks = blocks[blocks > ABSOLUTE_GATE_LUFS]
     if blocks.size == 0:
         return -math.inf
@@ -84,30 +121,72 @@ def _power_mean_lufs(blocks_lufs: np.ndarray) -> float:
     return float(-0.691 + 10.0 * np.log10(np.mean(10.0 ** ((blocks_lufs + 0.691) / 10.0))))
 
 
-def oversampled_peak_envelope(audio: np.ndarray, *, chunk_samples: int = 1 << 18) -> np.ndarray:
+# Input samples of context on each side of an oversampled chunk: resample_poly's filter
+# for 4x reaches about 10 either side, so chunks joined equal the whole signal oversampled.
+_OVERSAMPLING_MARGIN = 64
+_PEAK_CHUNK_SAMPLES = 1 << 18
+
+
+def _oversampled_peaks(audio: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Per sample in [start, stop), the largest 4x-oversampled magnitude around it; (stop - start,)."""
+    from scipy.signal import resample_poly
+
+    lo, hi = max(0, start - _OVERSAMPLING_MARGIN), min(audio.shape[1], stop + _OVERSAMPLING_MARGIN)
+    upsampled = np.abs(resample_poly(np.asarray(audio[:, lo:hi], dtype=np.float64), OVERSAMPLING, 1, axis=-1))
+    inner = upsampled[:, (start - lo) * OVERSAMPLING : (stop - lo) * OVERSAMPLING]
+    return inner.reshape(audio.shape[0], stop - start, OVERSAMPLING).max(axis=(0, 2))
+
+
+def oversampled_peak_envelope(audio: np.ndarray, *, chunk_samples: int = _PEAK_CHUNK_SAMPLES) -> np.ndarray:
     """Per original sample, the largest magnitude among its 4x-oversampled neighbours; (samples,).
 
     Oversampled chunk by chunk, each with a margin wider than the interpolation filter,
     so memory stays small and the result equals oversampling the whole signal at once.
     """
-    from scipy.signal import resample_poly
-
-    channels, samples = audio.shape
-    margin = 64  # input samples; resample_poly's filter for 4x reaches about 10 either side
+    samples = audio.shape[1]
     envelope = np.empty(samples)
     for start in range(0, samples, chunk_samples):
         stop = min(samples, start + chunk_samples)
-        lo, hi = max(0, start - margin), min(samples, stop + margin)
-        upsampled = np.abs(resample_poly(np.asarray(audio[:, lo:hi], dtype=np.float64), OVERSAMPLING, 1, axis=-1))
-        inner = upsampled[:, (start - lo) * OVERSAMPLING : (stop - lo) * OVERSAMPLING]
-        envelope[start:stop] = inner.reshape(channels, stop - start, OVERSAMPLING).max(axis=(0, 2))
+        envelope[start:stop] = _oversampled_peaks(audio, start, stop)
     return envelope
+
+
+class TruePeakMeter:
+    """True peak (4x oversampling) of audio that arrives block by block.
+
+    Keeps one chunk plus the filter's margin, so memory is constant; the chunks are those
+    of :func:`oversampled_peak_envelope`, so the result equals :func:`true_peak_db` of the
+    blocks joined.
+    """
+
+    def __init__(self, channels: int, *, chunk_samples: int = _PEAK_CHUNK_SAMPLES):
+        self._chunk = chunk_samples
+        self._buffer = np.zeros((channels, 0), dtype=np.float32)
+        self._measured = 0  # samples of the buffer already measured (the rest wait for context)
+        self._peak = 0.0
+
+    def add(self, audio: np.ndarray) -> None:
+        """Measure the next (channels, n) samples (once the context after them has arrived)."""
+        self._buffer = np.concatenate([self._buffer, np.asarray(audio, dtype=np.float32)], axis=1)
+        while self._buffer.shape[1] - self._measured >= self._chunk + _OVERSAMPLING_MARGIN:
+            self._peak = max(self._peak, float(_oversampled_peaks(self._buffer, self._measured, self._measured + self._chunk).max()))
+            self._measured += self._chunk
+            drop = max(0, self._measured - _OVERSAMPLING_MARGIN)
+            self._buffer, self._measured = self._buffer[:, drop:], self._measured - drop
+
+    def peak_db(self) -> float:
+        """True peak so far in dBTP; ``-inf`` for silence or no audio."""
+        if self._buffer.shape[1] > self._measured:
+            self._peak = max(self._peak, float(_oversampled_peaks(self._buffer, self._measured, self._buffer.shape[1]).max()))
+            self._measured = self._buffer.shape[1]
+        return 20.0 * math.log10(self._peak) if self._peak > 0 else -math.inf
 
 
 def true_peak_db(audio: np.ndarray) -> float:
     """True peak in dBTP (4x oversampling)."""
-    peak = float(oversampled_peak_envelope(audio).max()) if audio.size else 0.0
-    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+    meter = TruePeakMeter(audio.shape[0])
+    meter.add(audio)
+    return meter.peak_db()
 
 
 def limiter_gain(peak_envelope: np.ndarray, ceiling: float, *, sample_rate_hz: int, lookahead_s: float = 0.02, release_s: float = 0.05) -> np.ndarray:

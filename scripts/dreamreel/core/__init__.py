@@ -11,7 +11,9 @@
 - :mod:`.timing`: exact frame rates and frame counts.
 - :mod:`.npz`: safe reading and atomic writing of ``.npz`` arrays.
 - :mod:`.audio_io`: reading and writing audio (float32, channels first), resampling.
+- :mod:`.song_io`: any song ffmpeg decodes (or a video's sound track), streamed in blocks.
 - :mod:`.ffmpeg_tools`: finding and running ffmpeg and ffprobe, probing media.
+- :mod:`.memory`: keeping a streaming stage's resident memory flat (malloc's mmap threshold).
 
 Used by every rule of the Makefile. Imports nothing from the stage packages.
 """

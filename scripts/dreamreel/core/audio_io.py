@@ -2,16 +2,22 @@
 
 In the library, audio is float32 with shape (channels, samples), and its sample rate
 travels beside it. Files are written atomically: a temp sibling renamed when complete.
+
+Long audio streams: WAV/FLAC files are read a block at a time (:func:`summed_mono_blocks`)
+and written a block at a time (:func:`write_audio_blocks`), so a stage's memory need not
+grow with the song. Songs in other formats are decoded by :mod:`.song_io` (ffmpeg), which
+only import_song needs.
 """
 
 from __future__ import annotations
 
+import contextlib
 from math import gcd
 from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from dreamreel.core import processes
 from dreamreel.core.atomic import atomic_path
 from dreamreel.core.errors import DreamreelError
 
@@ -45,6 +51,53 @@ def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int
         raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
 
 
+def summed_mono_blocks(paths: Sequence[str | Path], *, block_frames: int = 1 << 16) -> tuple[int, int, Callable[[], Iterator[np.ndarray]]]:
+    """Several audio files of one length and rate as one mono signal, read block by block.
+
+    Each file's channels are averaged and the files added, ``block_frames`` at a time, so
+    neither a long song nor a set of stems is ever held whole.
+
+    Returns
+    -------
+    samples : int
+        Length of every file, in samples.
+    sample_rate_hz : int
+        Their rate.
+    read_blocks : callable
+        Each call returns a new iterator over float32 1-D blocks of the sum; the files are
+        read again each time, so a caller may make one pass to check and one to analyse.
+    """
+    import soundfile
+
+    handles_info = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise DreamreelError(str(path), "audio file not found", "check the path, or rebuild it with make")
+        try:
+            info = soundfile.info(str(path))
+        except (RuntimeError, soundfile.LibsndfileError) as error:
+            raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
+        handles_info.append((path, int(info.frames), int(info.samplerate)))
+    first, samples, rate = handles_info[0]
+    for path, frames, frames_rate in handles_info[1:]:
+        if (frames, frames_rate) != (samples, rate):
+            raise DreamreelError(str(path), f"{frames} samples at {frames_rate} Hz, but {first} has {samples} at {rate} Hz",
+                                 "render the stems again (make audio): they must all be the same length")
+
+    def read_blocks() -> Iterator[np.ndarray]:
+        with contextlib.ExitStack() as stack:
+            readers = [stack.enter_context(soundfile.SoundFile(str(path))).blocks(blocksize=block_frames, dtype="float32", always_2d=True)
+                       for path, _, _ in handles_info]
+            for blocks in zip(*readers):
+                # Averaged in float32 and added file by file: the same sums as whole arrays.
+                total = blocks[0].mean(axis=1)
+                for block in blocks[1:]:
+                    total += block.mean(axis=1)
+                yield total
+
+    return samples, rate, read_blocks
+
+
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, subtype: str = "FLOAT") -> None:
     """Write (channels, samples) audio atomically. ``subtype`` is soundfile's (FLOAT, PCM_24...)."""
     import soundfile
@@ -54,6 +107,26 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, sub
         raise ValueError(f"audio must be (channels, samples), got shape {audio.shape}")
     with atomic_path(path) as temporary:
         soundfile.write(str(temporary), audio.T, int(sample_rate_hz), subtype=subtype, format="WAV")
+
+
+def write_audio_blocks(path: str | Path, blocks: Iterable[np.ndarray], sample_rate_hz: int, *, channels: int, subtype: str = "FLOAT") -> int:
+    """Write (channels, n) blocks one after another as one WAV, atomically; returns the frame count.
+
+    The file is the same as :func:`write_audio` of the blocks joined, without ever holding
+    them joined. If the blocks stop with an exception, nothing is left at ``path``.
+    """
+    import soundfile
+
+    frames = 0
+    with atomic_path(path) as temporary:
+        with soundfile.SoundFile(str(temporary), "w", samplerate=int(sample_rate_hz), channels=channels, subtype=subtype, format="WAV") as handle:
+            for block in blocks:
+                block = np.asarray(block, dtype=np.float32)
+                if block.ndim != 2 or block.shape[0] != channels:
+                    raise ValueError(f"blocks must be ({channels}, samples), got shape {block.shape}")
+                handle.write(block.T)
+                frames += block.shape[1]
+    return frames
 
 
 def to_stereo(audio: np.ndarray) -> np.ndarray:
@@ -73,42 +146,3 @@ def resample(audio: np.ndarray, rate_in_hz: int, rate_out_hz: int) -> np.ndarray
 
     divisor = gcd(int(rate_in_hz), int(rate_out_hz))
     return resample_poly(audio, rate_out_hz // divisor, rate_in_hz // divisor, axis=-1).astype(np.float32)
-
-
-def probe_audio_channels(path: str | Path, *, ffprobe: str = "ffprobe") -> int:
-    """Channel count of the first audio stream; a :class:`DreamreelError` if there is none."""
-    command = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels", "-of", "csv=p=0", str(path)]
-    try:
-        result = processes.run(command)
-    except FileNotFoundError:
-        raise DreamreelError(ffprobe, "ffprobe is not installed", "run make setup (or sudo apt-get install ffmpeg)") from None
-    text = result.stdout.strip().split(",")[0]
-    if result.returncode != 0 or not text.isdigit():
-        detail = result.stderr.strip().splitlines()
-        reason = detail[-1] if detail else "no audio stream"
-        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")
-    return int(text)
-
-
-def decode_to_stereo(path: str | Path, *, sample_rate_hz: int, ffmpeg: str = "ffmpeg", ffprobe: str = "ffprobe") -> np.ndarray:
-    """Decode any audio ffmpeg reads (mp3, ogg, flac, wav, m4a...) to float32 (2, samples).
-
-    ffmpeg converts the rate. Mono is copied to both channels at its own level (ffmpeg's
-    own upmix would lower it by 3 dB); more than two channels are mixed down by ffmpeg.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DreamreelError(str(path), "song not found", "check SONG=... or piece.song in params.yaml")
-    channels = min(2, probe_audio_channels(path, ffprobe=ffprobe))
-    command = [
-        ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
-        "-ac", str(channels), "-ar", str(sample_rate_hz), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
-    ]
-    result = processes.run(command, text=False)
-    if result.returncode != 0:
-        processes.raise_if_stopped(result.returncode, result.stderr.decode(errors="replace"), signal_exit=processes.FFMPEG_SIGNAL_EXIT)
-        detail = result.stderr.decode(errors="replace").strip().splitlines()
-        reason = detail[-1] if detail else f"ffmpeg exit {result.returncode}"
-        raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")
-    samples = np.frombuffer(result.stdout, dtype="<f4")
-    return to_stereo(np.ascontiguousarray(samples.reshape(-1, channels).T))

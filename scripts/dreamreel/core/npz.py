@@ -5,15 +5,17 @@ different bytes on every run and Make-driven caches keyed on content would miss.
 members are stored uncompressed with a fixed timestamp and in sorted order: the same
 arrays always give the same file. Because nothing is compressed, each member's data can
 be memory-mapped straight out of the zip, so a renderer reading a few seconds of a long
-walk never holds the whole song's latents in memory.
+walk never holds the whole song's latents in memory; and a member can be written as it is
+produced (:class:`StreamedArray`), so the stage making a long walk need not hold it either.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -24,30 +26,85 @@ from dreamreel.core.errors import DreamreelError
 _FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def save_npz(target: str | Path, arrays: Mapping[str, np.ndarray]) -> None:
+@dataclass(frozen=True)
+class StreamedArray:
+    """An ``.npz`` member too large to hold: its shape, dtype, and its rows block by block.
+
+    ``blocks`` returns a new iterable of arrays of shape (k, *shape[1:]) whose k add up to
+    ``shape[0]``; :func:`save_npz` writes them one after another, so the member never
+    exists whole in memory. The file is the same as if the joined array had been given.
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    blocks: Callable[[], Iterable[np.ndarray]]
+
+    def collect(self) -> np.ndarray:
+        """The whole member as one array (for tests and small walks)."""
+        parts = [np.asarray(block, dtype=self.dtype) for block in self.blocks()]
+        return np.concatenate(parts) if parts else np.zeros(self.shape, dtype=self.dtype)
+
+
+def _npy_header(shape: tuple[int, ...], dtype: np.dtype) -> bytes:
+    """The .npy header numpy.save would write for an array of this shape and dtype."""
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": tuple(int(n) for n in shape)}
+    buffer = io.BytesIO()
+    try:
+        np.lib.format.write_array_header_1_0(buffer, header)
+    except ValueError:  # a header over 64 KiB needs format 2.0, as numpy.save chooses
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_2_0(buffer, header)
+    return buffer.getvalue()
+
+
+def _member_rows(name: str, member) -> tuple[tuple[int, ...], np.dtype, Callable[[], Iterable[np.ndarray]]]:
+    if isinstance(member, StreamedArray):
+        return tuple(member.shape), np.dtype(member.dtype), member.blocks
+    array = np.asarray(member)
+    if array.dtype == object:
+        raise TypeError(f"{name}: object arrays cannot be stored")
+    if not array.flags.c_contiguous:
+        array = array.copy(order="C")
+    # Whole arrays are written a slice of rows at a time too: no second copy of a large one.
+    row_bytes = int(np.prod(array.shape[1:], dtype=np.int64)) * array.itemsize
+    rows = max(1, (1 << 24) // max(1, row_bytes))
+    return array.shape, array.dtype, lambda: (array[i : i + rows] for i in range(0, len(array), rows)) if array.ndim else iter([array])
+
+
+def save_npz(target: str | Path, arrays: Mapping[str, "np.ndarray | StreamedArray"]) -> None:
     """Write ``arrays`` to ``target`` atomically and deterministically.
 
     Parameters
     ----------
     target : path
         The ``.npz`` file to write.
-    arrays : mapping of str to array-like
-        Member name (without ``.npy``) to array. Scalars become 0-d arrays.
+    arrays : mapping of str to array-like or :class:`StreamedArray`
+        Member name (without ``.npy``) to array. Scalars become 0-d arrays. A
+        :class:`StreamedArray` is written block by block as it is produced.
     """
     with atomic_path(target) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
             for name in sorted(arrays):
-                array = np.asarray(arrays[name])
-                if not array.flags.c_contiguous:
-                    array = array.copy(order="C")
-                if array.dtype == object:
-                    raise TypeError(f"{name}: object arrays cannot be stored")
-                buffer = io.BytesIO()
-                np.lib.format.write_array(buffer, array, allow_pickle=False)
+                shape, dtype, blocks = _member_rows(name, arrays[name])
+                header = _npy_header(shape, dtype)
+                expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
                 info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_DATE_TIME)
                 info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o644 << 16
-                archive.writestr(info, buffer.getvalue())
+                # Known in advance, the size makes the stream's local header the one
+                # ZipFile.writestr would have written, so the bytes do not change.
+                info.file_size = len(header) + expected
+                written = 0
+                with archive.open(info, mode="w") as member:
+                    member.write(header)
+                    for block in blocks():
+                        block = np.ascontiguousarray(block, dtype=dtype)
+                        if block.shape[1:] != tuple(shape[1:]):
+                            raise ValueError(f"{name}: a block of shape {block.shape} does not fit {shape}")
+                        member.write(memoryview(block).cast("B") if block.ndim else block.tobytes())
+                        written += block.nbytes
+                if written != expected:
+                    raise ValueError(f"{name}: {written} bytes written, {expected} expected for shape {shape}")
 
 
 def open_npz(path: str | Path, *, what: str = "file") -> dict[str, np.ndarray]:

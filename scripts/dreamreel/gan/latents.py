@@ -27,20 +27,28 @@ centred moving average of ``class_smoothing_s`` and scaled by ``class_depth``.
 Everything is drawn from ``seed`` through independent streams, and every step but the class
 smoothing (a few frames) and ``class_order: power`` looks only backwards in time, so a
 change at the end of the song leaves the earlier latents byte-identical.
+
+The two large members, noise (N, 128) and classes (N, 1000), are produced a block of frames
+at a time as latents.npz is written (:func:`walk_members`); what is held per frame is the
+features and the class weights, a few dozen floats.
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Iterator
 
 import numpy as np
 
 from dreamreel.core.errors import DreamreelError
+from dreamreel.core.npz import StreamedArray
 from dreamreel.gan.imagenet import NUM_CLASSES, resolve_classes
 from dreamreel.gan.sections import MAX_CLASSES
 
 NOISE_DIM = 128
+# Frames per block of the streamed noise and classes: 4 MB of classes at a time.
+WALK_BLOCK_FRAMES = 1024
 
 
 def _per_frame(time_constant_s: float, fps: Fraction) -> float:
@@ -60,74 +68,29 @@ def truncated_normal(rng: np.random.Generator, size: int, *, bound: float = 2.0)
     return values
 
 
-def _feature(features: dict, key: str, n_frames: int, *, width: int | None = None) -> np.ndarray:
+def _feature(features: dict, key: str, n_frames: int, *, width: int | None = None, dtype: type | None = np.float64) -> np.ndarray:
+    """A feature checked for shape, as ``dtype`` (None: as stored, which may be a memory map)."""
     if key not in features:
         raise DreamreelError("features.npz", f"has no '{key}' array", "rebuild it with scripts/analyze.py")
-    values = np.asarray(features[key], dtype=np.float64)
+    values = np.asarray(features[key], dtype=dtype)
     expected = (n_frames,) if width is None else (n_frames, width)
     if values.shape != expected:
         raise DreamreelError("features.npz", f"'{key}' has shape {values.shape}, expected {expected}", "rebuild it with scripts/analyze.py")
     return values
 
 
-def make_walk(features: dict, *, params: dict, where: str = "params.yaml: latents") -> dict[str, np.ndarray]:
-    """Turn features into the latent walk.
-
-    Parameters
-    ----------
-    features : dict of str to ndarray
-        What :func:`dreamreel.features.analyze` returns (or features.npz opened).
-    params : dict
-        The ``latents`` section (see :data:`LATENTS`), defaults filled in.
-    where : str
-        Prefix naming the params section in error messages.
-
-    Returns
-    -------
-    dict of str to ndarray
-        ``noise`` float32 (N, 128) within ±2·truncation; ``classes`` float32 (N, 1000);
-        ``truncation`` float32 (N,); ``fps_num``, ``fps_den``; ``class_indices`` (m,) the
-        ImageNet classes used, in pitch-class order; ``motion_drive``, ``pulse_drive`` (N,).
-    """
-    fps = Fraction(int(features["fps_num"]), int(features["fps_den"]))
-    n_frames = int(np.asarray(features["power"]).shape[0])
+def _motion_drive(features: dict, n_frames: int, params: dict) -> np.ndarray:
+    """What pushes the walk each frame: (power + gradient) and harmonic energy, weighted; (N,)."""
     power = _feature(features, "power", n_frames)
     gradient = _feature(features, "power_gradient", n_frames)
     harmonic = _feature(features, "harmonic", n_frames)
+    return float(params["motion_power_weight"]) * (power + gradient) + float(params["motion_harmonic_weight"]) * harmonic
+
+
+def _pulse_envelope(features: dict, n_frames: int, params: dict, fps: Fraction) -> np.ndarray:
+    """The pulse drive (onsets and percussion) held by a peak envelope of ``pulse_decay_s``; (N,)."""
     onset = _feature(features, "onset", n_frames)
     percussive = _feature(features, "percussive", n_frames)
-    chroma = _feature(features, "chroma", n_frames, width=12)
-
-    seeds = np.random.SeedSequence(int(params["seed"])).spawn(4)
-    start_rng, jitter_rng, pulse_rng, class_rng = (np.random.default_rng(s) for s in seeds)
-    truncation = float(params["truncation"])
-    edge = 2.0 * truncation
-
-    # --- motion: the reference walk, per second instead of per frame -------------------
-    step_per_frame = float(params["motion_speed_per_s"]) / float(fps)
-    motion_drive = float(params["motion_power_weight"]) * (power + gradient) + float(params["motion_harmonic_weight"]) * harmonic
-    keep = _per_frame(float(params["motion_smoothing_s"]), fps)
-    jitter = float(params["motion_jitter"])
-    jitter_period = max(1, round(float(params["motion_jitter_period_s"]) * float(fps)))
-
-    position = truncation * truncated_normal(start_rng, NOISE_DIM)
-    # Start by moving towards the far side of zero, as the reference does.
-    direction = np.where(position < 0, 1.0, -1.0)
-    last_step = np.zeros(NOISE_DIM)
-    factors = np.ones(NOISE_DIM)
-    margin = step_per_frame
-    motion = np.empty((n_frames, NOISE_DIM))
-    for k in range(n_frames):
-        if k % jitter_period == 0:
-            factors = np.where(jitter_rng.random(NOISE_DIM) < 0.5, 1.0, 1.0 - jitter)
-        step = step_per_frame * motion_drive[k] * direction * factors
-        step = keep * last_step + (1.0 - keep) * step
-        last_step = step
-        position = position + step
-        motion[k] = position
-        direction = np.where(position >= edge - margin, -1.0, np.where(position < -edge + margin, 1.0, direction))
-
-    # --- pulse: an envelope that springs back ------------------------------------------
     pulse_drive = float(params["pulse_onset_weight"]) * onset + float(params["pulse_percussive_weight"]) * percussive
     pulse_keep = _per_frame(float(params["pulse_decay_s"]), fps)
     envelope = np.empty(n_frames)
@@ -135,41 +98,147 @@ def make_walk(features: dict, *, params: dict, where: str = "params.yaml: latent
     for k in range(n_frames):
         level = max(float(pulse_drive[k]), level * pulse_keep)
         envelope[k] = level
-    pulse_direction = np.where(pulse_rng.random(NOISE_DIM) < 0.5, 1.0, -1.0)
-    noise = motion + float(params["pulse_depth"]) * envelope[:, None] * pulse_direction[None, :]
-    noise = np.clip(noise, -edge, edge)
+    return envelope
 
-    # --- classes from chroma -----------------------------------------------------------
+
+def _class_weights(features: dict, n_frames: int, params: dict, fps: Fraction, class_rng: np.random.Generator, *, where: str) -> tuple[list[int], np.ndarray]:
+    """The ImageNet classes used and their weight per frame, float32 (N, m), scaled by class_depth."""
+    # Kept as stored (float32) and converted column by column as needed: the song's whole
+    # chroma in float64 would be one more (N, 12) array held at the peak.
+    chroma = _feature(features, "chroma", n_frames, width=12, dtype=None)
     if params["class_ids"]:
         class_indices = resolve_classes(params["class_ids"], where=f"{where}.class_ids")
     else:
         class_indices = sorted(int(i) for i in class_rng.choice(NUM_CLASSES, size=MAX_CLASSES, replace=False))
     if params["class_order"] == "power":
         # Stable sort so ties keep pitch order and the result is reproducible.
-        bins = np.argsort(-chroma.mean(axis=0), kind="stable")[: len(class_indices)]
+        bins = np.argsort(-np.asarray(chroma, dtype=np.float64).mean(axis=0), kind="stable")[: len(class_indices)]
     else:
         bins = np.arange(len(class_indices))
-    follow = chroma[:, bins]
-    sounding = follow.sum(axis=1) > 0
     rate = 1.0 - _per_frame(float(params["class_response_s"]), fps)
-    weights = np.empty_like(follow)
-    first = int(np.argmax(sounding)) if sounding.any() else 0
-    current = follow[first].copy()
-    for k in range(n_frames):
-        if sounding[k]:
-            current = current + rate * (follow[k] - current)
-        weights[k] = current
+    weights = np.empty((n_frames, len(bins)))
+    current = None
+    # The bins followed are read a block of frames at a time: with the weights and their
+    # smoothed copy, a third (N, m) float64 array would be held at the peak.
+    for start in range(0, n_frames, WALK_BLOCK_FRAMES):
+        follow = np.asarray(chroma[start : start + WALK_BLOCK_FRAMES, bins], dtype=np.float64)
+        sounding = follow.sum(axis=1) > 0
+        for k in range(len(follow)):
+            if current is None and sounding[k]:
+                # Until the first sound, the weights hold the first sounding frame's chroma.
+                current = follow[k].copy()
+                weights[:start + k] = current
+            if current is not None and sounding[k]:
+                current = current + rate * (follow[k] - current)
+            if current is not None:
+                weights[start + k] = current
+    if current is None:
+        weights[:] = np.asarray(chroma[0, bins], dtype=np.float64)  # never a sound: the first frame's chroma throughout
     width = round(float(params["class_smoothing_s"]) * float(fps))
-    if width > 1:
-        from scipy.ndimage import uniform_filter1d
+    depth = float(params["class_depth"])
+    scaled = np.empty(weights.shape, dtype=np.float32)
+    for column in range(weights.shape[1]):
+        # One class at a time: the same filter line by line, without a smoothed copy of all of them.
+        smoothed = weights[:, column]
+        if width > 1:
+            from scipy.ndimage import uniform_filter1d
 
-        weights = uniform_filter1d(weights, size=width, axis=0, mode="nearest")
-    classes = np.zeros((n_frames, NUM_CLASSES), dtype=np.float32)
-    classes[:, class_indices] = (float(params["class_depth"]) * weights).astype(np.float32)
+            smoothed = uniform_filter1d(smoothed, size=width, mode="nearest")
+        scaled[:, column] = (depth * smoothed).astype(np.float32)
+    return class_indices, scaled
+
+
+def make_walk(features: dict, *, params: dict, where: str = "params.yaml: latents") -> dict[str, np.ndarray]:
+    """Turn features into the latent walk, every member as one array; see :func:`walk_members`."""
+    return {name: member.collect() if isinstance(member, StreamedArray) else member for name, member in walk_members(features, params=params, where=where).items()}
+
+
+def walk_members(features: dict, *, params: dict, where: str = "params.yaml: latents", block_frames: int = WALK_BLOCK_FRAMES) -> dict[str, np.ndarray | StreamedArray]:
+    """Turn features into the latent walk, the two large members streamed.
+
+    Parameters
+    ----------
+    features : dict of str to ndarray
+        What :func:`dreamreel.gan.features.analyze` returns (or features.npz opened).
+    params : dict
+        The ``latents`` section (see :data:`LATENTS`), defaults filled in.
+    where : str
+        Prefix naming the params section in error messages.
+    block_frames : int
+        Frames per block of the streamed members.
+
+    Returns
+    -------
+    dict of str to ndarray or StreamedArray
+        ``noise`` float32 (N, 128) within ±2·truncation and ``classes`` float32 (N, 1000),
+        both as :class:`StreamedArray` (computed block by block as they are written: for a
+        20-minute song at 30 fps they are 18 MB and 144 MB); ``truncation`` float32 (N,);
+        ``fps_num``, ``fps_den``; ``class_indices`` (m,) the ImageNet classes used, in
+        pitch-class order; ``motion_drive``, ``pulse_drive`` (N,).
+    """
+    fps = Fraction(int(features["fps_num"]), int(features["fps_den"]))
+    n_frames = int(np.asarray(features["power"]).shape[0])
+    # Each per-frame input is read inside the helper that needs it, so it is freed as soon
+    # as its drive or weights are made: what is held while the walk is written is a few
+    # floats a frame.
+    motion_drive = _motion_drive(features, n_frames, params)
+    envelope = _pulse_envelope(features, n_frames, params, fps)
+
+    def streams() -> tuple[np.random.Generator, ...]:
+        # Fresh generators on every pass, so writing the walk twice gives the same bytes.
+        return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(int(params["seed"])).spawn(4))
+
+    _, _, pulse_rng, class_rng = streams()
+    truncation = float(params["truncation"])
+    edge = 2.0 * truncation
+
+    # --- motion: the reference walk, per second instead of per frame -------------------
+    step_per_frame = float(params["motion_speed_per_s"]) / float(fps)
+    keep = _per_frame(float(params["motion_smoothing_s"]), fps)
+    jitter = float(params["motion_jitter"])
+    jitter_period = max(1, round(float(params["motion_jitter_period_s"]) * float(fps)))
+
+    # --- pulse: an envelope that springs back ------------------------------------------
+    pulse_direction = np.where(pulse_rng.random(NOISE_DIM) < 0.5, 1.0, -1.0)
+    pulse_depth = float(params["pulse_depth"])
+
+    def noise_blocks() -> Iterator[np.ndarray]:
+        """The walk a block of frames at a time: only the current position and step carry over."""
+        start_rng, jitter_rng, _, _ = streams()
+        position = truncation * truncated_normal(start_rng, NOISE_DIM)
+        # Start by moving towards the far side of zero, as the reference does.
+        direction = np.where(position < 0, 1.0, -1.0)
+        last_step = np.zeros(NOISE_DIM)
+        factors = np.ones(NOISE_DIM)
+        margin = step_per_frame
+        for first in range(0, n_frames, block_frames):
+            last = min(n_frames, first + block_frames)
+            motion = np.empty((last - first, NOISE_DIM))
+            for k in range(first, last):
+                if k % jitter_period == 0:
+                    factors = np.where(jitter_rng.random(NOISE_DIM) < 0.5, 1.0, 1.0 - jitter)
+                step = step_per_frame * motion_drive[k] * direction * factors
+                step = keep * last_step + (1.0 - keep) * step
+                last_step = step
+                position = position + step
+                motion[k - first] = position
+                direction = np.where(position >= edge - margin, -1.0, np.where(position < -edge + margin, 1.0, direction))
+            noise = motion + pulse_depth * envelope[first:last, None] * pulse_direction[None, :]
+            yield np.clip(noise, -edge, edge).astype(np.float32)
+
+    # --- classes from chroma -----------------------------------------------------------
+    class_indices, class_weights = _class_weights(features, n_frames, params, fps, class_rng, where=where)
+
+    def class_blocks() -> Iterator[np.ndarray]:
+        """(frames, 1000) one-hot-ish rows: the few used classes' weights, zeros elsewhere."""
+        for start in range(0, n_frames, block_frames):
+            rows = np.zeros((min(n_frames, start + block_frames) - start, NUM_CLASSES), dtype=np.float32)
+            rows[:, class_indices] = class_weights[start : start + block_frames]
+            yield rows
 
     return {
-        "noise": noise.astype(np.float32),
-        "classes": classes,
+        "noise": StreamedArray((n_frames, NOISE_DIM), np.dtype(np.float32), noise_blocks),
+        "classes": StreamedArray((n_frames, NUM_CLASSES), np.dtype(np.float32), class_blocks),
         "truncation": np.full(n_frames, truncation, dtype=np.float32),
         "fps_num": np.int64(fps.numerator),
         "fps_den": np.int64(fps.denominator),
