@@ -6,12 +6,13 @@ Rows (all measured in this run, each in its own child interpreter so peak RSS is
   automation (an orbit, one turn per 4/4 bar at 120 BPM) evaluated, smoothed and rendered.
   ``peak_over_input`` is the child's peak RSS (interpreter, numpy and scipy included) over
   the input's size in memory (float32).
-- ``old per-ms loop`` on a 45 s stem (quick: 3 s): the old tool's method reimplemented
-  minimally as the baseline: 1 ms chunks, pydub's pan law (+|p| 3 dB on one side,
-  2 - 2^|p| on the other), 16-bit samples, and the output grown by concatenation in the
-  loop (``out = out + chunk``, as AudioSegment addition does, which copies: quadratic).
-- ``per-ms loop, preallocated``: the same loop writing into a preallocated array (linear
-  time): the fairest form of a chunked loop, for honesty about where the speed-up comes from.
+- ``old per-ms loop`` on a 45 s stem (quick: 3 s): the old tool's method, run with pydub
+  itself as the old tool ran it: the stem as a 16-bit AudioSegment, cut into 1 ms slices,
+  each panned with ``AudioSegment.pan`` (+|p| 3 dB on one side, 2 - 2^|p| on the other)
+  and appended to the output (``out += chunk``, which copies: quadratic time).
+- ``per-ms loop, preallocated``: the same pan law per 1 ms chunk, in numpy, writing into a
+  preallocated array (linear time): the fairest form of a chunked loop, for honesty about
+  where the speed-up comes from.
 - ``pan8d pan (45 s)`` and ``pan8d binaural (45 s)``: our renderer on the same 45 s input,
   with ``x_vs_old_loop`` and ``x_vs_preallocated_loop`` ratios.
 """
@@ -66,28 +67,47 @@ def _pydub_gains(pan: float) -> tuple[float, float]:
     return (reduce, boost) if pan > 0 else (boost, reduce)
 
 
-def _old_loop(seconds: float, grow: bool) -> dict:
+def _pans_per_ms(seconds: float, count_ms: int):
     import numpy as np
+
+    automation = _automation(seconds)
+    return np.sin(np.radians(automation.evaluate(np.arange(count_ms) / 1000.0, end_s=seconds)[0]))
+
+
+def _old_loop(seconds: float) -> dict:
+    """The old tool's 8D loop, with pydub: a 1 ms slice at a time, panned and appended."""
+    import numpy as np
+    from pydub import AudioSegment
 
     audio = _stem(seconds)
     pcm = np.clip(audio.T * 32767, -32768, 32767).astype(np.int16)  # interleaved 16-bit, as pydub holds it
-    automation = _automation(seconds)
+    stem = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=RATE, channels=2)
+    count_ms = len(stem)
+    pans = _pans_per_ms(seconds, count_ms)
+    start = time.perf_counter()
+    out = AudioSegment.empty()
+    for index in range(count_ms):
+        out += stem[index:index + 1].pan(float(pans[index]))
+    elapsed = time.perf_counter() - start
+    assert len(out) == count_ms
+    return {"seconds": elapsed, "input_mb": audio.nbytes / 2**20}
+
+
+def _preallocated_loop(seconds: float) -> dict:
+    """pydub's pan law per 1 ms chunk, in numpy, into a preallocated array."""
+    import numpy as np
+
+    audio = _stem(seconds)
+    pcm = np.clip(audio.T * 32767, -32768, 32767).astype(np.int16)
     count_ms = pcm.shape[0] * 1000 // RATE
-    pans = np.sin(np.radians(automation.evaluate(np.arange(count_ms) / 1000.0, end_s=seconds)[0]))
+    pans = _pans_per_ms(seconds, count_ms)
     per_ms = RATE // 1000
     start = time.perf_counter()
-    if grow:
-        out = b""
-        for index in range(count_ms):
-            left, right = _pydub_gains(float(pans[index]))
-            chunk = pcm[index * per_ms:(index + 1) * per_ms] * np.array([left, right])
-            out = out + np.clip(chunk, -32768, 32767).astype(np.int16).tobytes()
-    else:
-        out = np.empty((count_ms * per_ms, 2), dtype=np.int16)
-        for index in range(count_ms):
-            left, right = _pydub_gains(float(pans[index]))
-            chunk = pcm[index * per_ms:(index + 1) * per_ms] * np.array([left, right])
-            out[index * per_ms:(index + 1) * per_ms] = np.clip(chunk, -32768, 32767)
+    out = np.empty((count_ms * per_ms, 2), dtype=np.int16)
+    for index in range(count_ms):
+        left, right = _pydub_gains(float(pans[index]))
+        chunk = pcm[index * per_ms:(index + 1) * per_ms] * np.array([left, right])
+        out[index * per_ms:(index + 1) * per_ms] = np.clip(chunk, -32768, 32767)
     return {"seconds": time.perf_counter() - start, "input_mb": audio.nbytes / 2**20}
 
 
@@ -123,8 +143,8 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
             "stage": f"pan8d {mode}", "input": long_name, "seconds": result["seconds"], "x_realtime": long_s / result["seconds"],
             "peak_rss_mb": result["peak_rss_mb"], "peak_over_input": result["peak_rss_mb"] / result["input_mb"],
         })
-    old = _measure("_old_loop", short_s, True)
-    preallocated = _measure("_old_loop", short_s, False)
+    old = _measure("_old_loop", short_s)
+    preallocated = _measure("_preallocated_loop", short_s)
     rows.append({"stage": "old per-ms loop (baseline)", "input": short_name, "seconds": old["seconds"],
                  "x_realtime": short_s / old["seconds"], "peak_rss_mb": old["peak_rss_mb"]})
     rows.append({"stage": "per-ms loop, preallocated (baseline)", "input": short_name, "seconds": preallocated["seconds"],
