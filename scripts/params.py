@@ -44,9 +44,9 @@ def _relative_to_cwd(params_path: Path, value: str | None) -> str:
     if not value:
         return ""
     path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = params_path.parent / path
-    return os.path.relpath(path)
+    if path.is_absolute():
+        return str(path)
+    return os.path.relpath(params_path.parent / path)
 
 
 def piece_name(path: str) -> str:
@@ -101,33 +101,37 @@ def main(argv=None) -> int:
     sections["piece"] = piece
 
     rules = []
+
+    def tracked(key: str, value: str, what: str, fix: str) -> str:
+        """A file the params name, seen from where make runs, made a Make prerequisite that
+        stops the build with our one line if it goes missing."""
+        path = _relative_to_cwd(args.params, value)
+        missing = DreamreelError(f"{args.params}: {key}", f"{what} {value!r} does not exist", f"{fix} (relative to the folder of {args.params.name})")
+        rules.append(required_file_rule(path, missing))
+        return path
+
     soundfont = find_soundfont(sections["stems"]["soundfont"]) if kind == "score" else None
     if soundfont is not None:
-        soundfont = soundfont if Path(soundfont).is_absolute() else _relative_to_cwd(args.params, soundfont)
+        soundfont = tracked("stems.soundfont", soundfont, "soundfont", "give the path of a General MIDI .sf2 file, or auto")
         sections["stems"] = dict(sections["stems"], soundfont=soundfont)
-        missing = DreamreelError(f"{args.params}: stems.soundfont", f"soundfont {soundfont!r} does not exist", f"give the path of a General MIDI .sf2 file (relative to the folder of {args.params.name}), or auto")
-        rules.append(required_file_rule(soundfont, missing))
     title = sections["video"]["title"]
     title_font = ""
     if title and title["text"].strip() and font_is_file(title["font"]):
-        title_font = _relative_to_cwd(args.params, title["font"])
-        missing = DreamreelError(f"{args.params}: video.title.font", f"font file {title['font']!r} does not exist", f"put the font in media/ and give its path (relative to the folder of {args.params.name}), or name an installed family such as 'DejaVu Sans'")
-        rules.append(required_file_rule(title_font, missing))
+        title_font = tracked("video.title.font", title["font"], "font file", "put the font in media/ and give its path, or name an installed family such as 'DejaVu Sans'")
         sections["video"] = dict(sections["video"], title=dict(title, font=title_font))
     weights = sections["gan"]["weights"]
     if weights:
-        weights = _relative_to_cwd(args.params, weights)
-        sections["gan"] = dict(sections["gan"], weights=weights)
         if sections["gan"]["model"] == "stylegan":  # a StyleGAN file is a prerequisite of the walk
-            missing = DreamreelError(f"{args.params}: gan.weights", f"model file {sections['gan']['weights']!r} does not exist", f"give the path of a StyleGAN .pkl or .pt file (relative to the folder of {args.params.name})")
-            rules.append(required_file_rule(weights, missing))
+            weights = tracked("gan.weights", weights, "model file", "give the path of a StyleGAN .pkl or .pt file")
+        else:  # BigGAN weights are a folder, read by the renderer
+            weights = _relative_to_cwd(args.params, weights)
+        sections["gan"] = dict(sections["gan"], weights=weights)
     blend = sections["gan"]["blend"]
-    blend_with = _relative_to_cwd(args.params, blend["with"]) if blend and blend.get("with") else ""
-    if blend_with:
+    blend_with = ""
+    if blend and blend.get("with"):
         # The second model of a blend is read by the renderer: a new version re-renders.
+        blend_with = tracked("gan.blend.with", blend["with"], "model file", "give the path of a StyleGAN .pkl or .pt file")
         sections["gan"] = dict(sections["gan"], blend=dict(blend, **{"with": blend_with}))
-        missing = DreamreelError(f"{args.params}: gan.blend.with", f"model file {blend['with']!r} does not exist", f"give the path of a StyleGAN .pkl or .pt file (relative to the folder of {args.params.name})")
-        rules.append(required_file_rule(blend_with, missing))
 
     # Make tracks the source through a link with a plain name; the recipe passes the path
     # the user wrote, so messages name that file.
