@@ -284,8 +284,20 @@ draft: $(PIECE_DIR)/gan/draft.mkv
 # ---- Video --------------------------------------------------------------------------------
 VIDEO_FILTERS := $(wildcard $(ROOT)filters/*.txt)
 
-## build/<piece>/video/picture.mkv: the square GAN video composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
-$(PIECE_DIR)/video/picture.mkv: $(PIECE_DIR)/gan/frames.mkv $(PARAMS_DIR)/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(DEPS_compose) | $(PIECE_DIR)/video/
+# Set by params.mk: EFFECTS when effects.chain lists effects, EFFECTS_CLOCK when one of them
+# follows beats or bars. With no effects there is no effects pass at all: compose reads the
+# GAN frames, and the effects section is left out of the video's params hash.
+EFFECTS ?=
+EFFECTS_CLOCK ?=
+EFFECTS_CLOCK_INPUT := $(if $(EFFECTS_CLOCK),$(if $(SONG_FILE),$(PIECE_DIR)/mix/master.wav,$(PIECE_DIR)/score/score.json))
+PICTURE_SOURCE := $(if $(EFFECTS),$(PIECE_DIR)/video/effects.mkv,$(PIECE_DIR)/gan/frames.mkv)
+
+## build/<piece>/video/effects.mkv: the GAN frames with effects keyed to the music, lossless (params: effects)
+$(PIECE_DIR)/video/effects.mkv: $(PIECE_DIR)/gan/frames.mkv $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/effects.json $(EFFECTS_CLOCK_INPUT) $(DEPS_effects) | $(PIECE_DIR)/video/
+	$(PY) $(ROOT)scripts/effects.py $< $(word 2,$^) $@ --params $(word 3,$^) $(if $(EFFECTS_CLOCK_INPUT),$(if $(SONG_FILE),--song,--score) $(EFFECTS_CLOCK_INPUT))
+
+## build/<piece>/video/picture.mkv: the square GAN video (or its effects.mkv) composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
+$(PIECE_DIR)/video/picture.mkv: $(PICTURE_SOURCE) $(PARAMS_DIR)/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(DEPS_compose) | $(PIECE_DIR)/video/
 	$(PY) $(ROOT)scripts/compose.py $< $@ --params $(word 2,$^) --filters $(ROOT)filters
 
 # The finished files in out/ are written under a temporary name and renamed when whole, so
@@ -296,7 +308,7 @@ $(PIECE_DIR)/video/picture.mkv: $(PIECE_DIR)/gan/frames.mkv $(PARAMS_DIR)/video.
 
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
 $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/mix/master.wav $(PARAMS_DIR)/mux.json $(PARAMS_DIR)/piece.json $(DEPS_mux) | $(OUT)/
-	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(filter-out %/cache.json %/source.json,$(wildcard $(PARAMS_DIR)/*.json))
+	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(filter-out %/cache.json %/source.json $(if $(EFFECTS),,%/effects.json),$(wildcard $(PARAMS_DIR)/*.json))
 
 ## out/<piece>-{preview,features}.png: frames at the strongest onsets and section changes; feature plots
 # With a score, the plots get its barlines.

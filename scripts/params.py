@@ -11,8 +11,9 @@ Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every par
          source under OUT_DIR/../source/, named without spaces so Make can track it; and
          the makefile fragment MAKEFILE: PIECE, SCORE_FILE/SCORE_PATH or SONG_FILE/SONG_PATH
          (the link, and the path the user wrote, for messages), SOUNDFONT, GAN_MODEL,
-         GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), TITLE_FONT (a title font file) and
-         ANALYSIS_SOURCE. JSON files are
+         GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), TITLE_FONT (a title font file),
+         ANALYSIS_SOURCE, and EFFECTS and EFFECTS_CLOCK (whether effects.chain lists
+         effects, and beat or bar signals). JSON files are
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
 Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
@@ -36,7 +37,7 @@ from dreamreel.core.atomic import replace_if_changed, replace_link_if_changed, w
 from dreamreel.core.errors import DreamreelError, run_cli
 from dreamreel.core.ffmpeg_tools import media_title
 from dreamreel.core.makefile import make_text, make_value, required_file_rule
-from dreamreel.video.sections import font_is_file
+from dreamreel.video.sections import MUSICAL_SIGNALS, font_is_file
 
 
 def _relative_to_cwd(params_path: Path, value: str | None) -> str:
@@ -146,6 +147,10 @@ def main(argv=None) -> int:
         f"TITLE_FONT := {make_value(f'{args.params}: video.title.font', title_font)}",
         f"GAN_BLEND_WITH := {make_value(f'{args.params}: gan.blend.with', blend_with)}",
         f"ANALYSIS_SOURCE := {sections['features']['source']}",
+        # The effects pass exists only when the chain lists effects; EFFECTS_CLOCK says that
+        # one of them follows beats or bars, so the score (or the song's master) feeds it.
+        f"EFFECTS := {'yes' if sections['effects']['chain'] else ''}",
+        f"EFFECTS_CLOCK := {'yes' if any(entry['by'] in MUSICAL_SIGNALS for entry in sections['effects']['chain']) else ''}",
         *rules,
     ]
     cache = {"cache_limit_mb": sections["gan"]["cache_limit_mb"]}
