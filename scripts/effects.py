@@ -6,6 +6,9 @@ Inputs:  build/gan/frames.mkv (square, lossless, exact fps); build/gan/features.
 Outputs: build/video/effects.mkv: the same frames with the effects, FFV1 (lossless), the
          input's tags copied. Compose reads it instead of frames.mkv when effects.chain is
          not empty; with an empty chain Make never runs this stage.
+         --table build/video/effects.npz: each effect's value at every frame (``values``
+         (E, N) in the effect's unit, ``labels`` (E,) text, ``fps_num``, ``fps_den``), for
+         the preview's plots.
 Params (effects section): chain (a list of {effect, by, amount, attack_s, release_s,
          curve, angle_deg}), beats_per_bar.
 The ffmpeg binary is FFMPEG (environment) or --ffmpeg, else ffmpeg on PATH.
@@ -26,6 +29,7 @@ def main(argv=None) -> int:
     parser.add_argument("features", type=Path, help="build/gan/features.npz")
     parser.add_argument("output", type=Path, help="build/video/effects.mkv")
     parser.add_argument("--params", required=True, type=Path, help="build/params/effects.json")
+    parser.add_argument("--table", type=Path, help="also write each effect's value per frame here (build/video/effects.npz)")
     clock = parser.add_mutually_exclusive_group()
     clock.add_argument("--score", type=Path, help="build/score/score.json: beats and bars of the score")
     clock.add_argument("--song", type=Path, help="build/mix/master.wav of a song: beats by beat tracking")
@@ -73,6 +77,14 @@ def main(argv=None) -> int:
     table = key_effects(entries, features=features, fps=fps, n_frames=info.frames, beat_times_s=beats, bar_times_s=bars,
                         where=f"{where}.chain")
     run_effects(args.frames, args.output, entries, table, tool=tool, info=info)
+    if args.table is not None:
+        import numpy as np
+
+        from dreamreel.core.npz import save_npz
+        from dreamreel.video.keying import entry_label
+
+        save_npz(args.table, {"values": table.astype(np.float32), "labels": np.array([f"{index + 1}: {entry_label(entry)}" for index, entry in enumerate(entries)], dtype="U80"),
+                              "fps_num": np.int64(fps.numerator), "fps_den": np.int64(fps.denominator)})
     names = ", ".join(f"{entry['effect']} by {entry['by']}" for entry in entries) or "none"
     print(f"effects: {args.frames} ({info.width}x{info.height}, {info.frames} frames) -> {args.output} ({names})")
     return 0

@@ -110,15 +110,19 @@ def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], f
     save_figure(fig, target)
 
 
-def feature_plots(features: Features, motion: Mapping[str, np.ndarray], target: str | Path, *, title: str) -> None:
-    """Stacked plots over time: band energies (or chroma), chroma, loudness and onsets, and
-    the latent motion per latent array; bar lines across all of them when bars are known."""
+def feature_plots(features: Features, motion: Mapping[str, np.ndarray], target: str | Path, *, title: str,
+                  effects: Mapping[str, np.ndarray] | None = None) -> None:
+    """Stacked plots over time: band energies (or chroma), chroma, loudness and onsets, the
+    latent motion per latent array, and with ``effects`` (label -> value per frame) each
+    effect's value; bar lines across all of them when bars are known."""
     plt = _pyplot()
     panels = []
     if features.bands is not None:
         panels.append("bands")
     panels += ["chroma", "envelope", "motion"]
-    heights = {"bands": 2.0, "chroma": 1.6, "envelope": 1.6, "motion": 1.4}
+    if effects:
+        panels.append("effects")
+    heights = {"bands": 2.0, "chroma": 1.6, "envelope": 1.6, "motion": 1.4, "effects": 1.6}
     fig, axes = plt.subplots(len(panels), 1, figsize=(16, sum(heights[p] for p in panels) + 0.9), sharex=True, gridspec_kw={"height_ratios": [heights[p] for p in panels], "hspace": 0.12}, squeeze=False)
     axes = axes[:, 0]
     fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.5 / fig.get_figheight(), bottom=0.35 / fig.get_figheight() + 0.04)
@@ -146,6 +150,16 @@ def feature_plots(features: Features, motion: Mapping[str, np.ndarray], target: 
             ax.set_yticks([])
             ax.set_ylabel("audio", fontsize=10)
             ax.legend(loc="upper right", fontsize=8, frameon=False, ncols=2)
+        elif panel == "effects":
+            palette = ["#ffb347", "#6fd3ff", "#ff6f91", "#b4f06f", "#c99bff", "#f6e27f"]
+            for number, (label, curve) in enumerate(effects.items()):
+                # Each effect to its own largest magnitude: units differ (turns, widths, ...).
+                peak = float(np.max(np.abs(curve))) or 1.0
+                ax.plot(times[: len(curve)], np.asarray(curve) / peak, color=palette[number % len(palette)], linewidth=0.8, label=f"{label} (peak {peak:.3g})")
+            ax.set_ylim(min(-0.05, ax.get_ylim()[0]), 1.05)
+            ax.set_yticks([])
+            ax.set_ylabel("effects\n(each to its peak)", fontsize=9)
+            ax.legend(loc="upper right", fontsize=8, frameon=False, ncols=min(3, len(effects)))
         else:
             palette = ["#6fd3ff", "#ff6f91", "#b4f06f", "#c99bff"]
             for number, (key, curve) in enumerate(motion.items()):

@@ -124,6 +124,11 @@ def signal_values(name: str, *, features: Mapping[str, np.ndarray], fps: Fractio
     raise DreamreelError(where, f"unknown signal {name!r}", "see effects.chain in params.yaml")
 
 
+def entry_label(entry: Mapping) -> str:
+    """A short name of an entry for plots: ``swirl 0.8 by onset``."""
+    return f"{entry['effect']} {float(entry['amount']):g} by {entry['by']}"
+
+
 def needs_clock(entries: Sequence[Mapping]) -> bool:
     """Whether any entry is keyed to musical time (beats or bars)."""
     return any(entry["by"] in MUSICAL_SIGNALS for entry in entries)
