@@ -4,8 +4,8 @@ Inputs:  PARAMS (params.yaml, or any params file), and optionally --song or --sc
          source the user named on the command line (SONG=... make), which replaces the
          params file's own piece.score / piece.song
 Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every part named in
-         the params file, merged over part_defaults); OUT_DIR/model.json (gan.model and
-         gan.weights: what the latent walk is for); OUT_DIR/source.json (which score or song
+         the params file, merged over part_defaults); OUT_DIR/model.json (gan.model,
+         gan.weights and video.loop: what the latent walk is for); OUT_DIR/source.json (which score or song
          this piece is: switching source rebuilds even when the new file is older);
          OUT_DIR/cache.json (gan.cache_limit_mb, which changes no frame); a link to the
          source under OUT_DIR/../source/, named without spaces so Make can track it; and
@@ -115,6 +115,16 @@ def main(argv=None) -> int:
         missing = DreamreelError(f"{args.params}: video.title.font", f"font file {title['font']!r} does not exist", f"put the font in media/ and give its path (relative to the folder of {args.params.name}), or name an installed family such as 'DejaVu Sans'")
         rules.append(required_file_rule(title_font, missing))
         sections["video"] = dict(sections["video"], title=dict(title, font=title_font))
+    video = sections["video"]
+    if video["loop"]:
+        for key in ("fade_in_s", "fade_out_s", "boomerang_s"):
+            if video[key] > 0:
+                raise DreamreelError(f"{args.params}: video.{key}", f"a looping video (video.loop: true) cannot have {key} {video[key]:g}: the loop's cut would show it", f"set {key}: 0")
+    # video.loop bends the latent walk: it goes to model.json (what the walk is for), only
+    # when true, and not to video.json, which compose reads. Editing it re-walks and
+    # re-renders; a piece without a loop keeps the very files (and params hash) it had.
+    loop = video["loop"]
+    sections["video"] = {key: value for key, value in video.items() if key != "loop"}
     weights = sections["gan"]["weights"]
     if weights:
         weights = _relative_to_cwd(args.params, weights)
@@ -159,6 +169,8 @@ def main(argv=None) -> int:
         replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
     replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))
     model = {"model": sections["gan"]["model"], "weights": sections["gan"]["weights"]}
+    if loop:
+        model["loop"] = True
     replace_if_changed(args.out_dir / "model.json", params_lib.canonical_json(model))
     replace_if_changed(args.out_dir / "cache.json", params_lib.canonical_json(cache))
     replace_if_changed(args.out_dir / "source.json", params_lib.canonical_json({"kind": kind, "path": os.path.abspath(source)}))

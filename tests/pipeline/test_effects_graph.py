@@ -7,8 +7,11 @@ and editing them reruns effects, compose and mux only.
 
 from __future__ import annotations
 
+import subprocess
+
+import numpy as np
 import pytest
-from build_helpers import make, piece_dir, snapshot
+from build_helpers import make, piece_dir, scripts_run, snapshot
 from conftest import TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
 
 pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
@@ -20,10 +23,6 @@ features: {fps: 10}
 gan: {model: cppn, size_px: 32, segment_s: 1.0}
 video: {preset: ultrafast, fade_in_s: 0.0, fade_out_s: 0.0, title: {text: ""}}
 """
-
-
-def scripts_run(result) -> list[str]:
-    return [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +75,36 @@ def test_a_bad_effect_stops_the_build_in_one_line_and_keeps_the_video(piece):
     assert len(errors) == 1 and "effects.chain[0].effect: unknown effect 'twirl'" in errors[0] and "swirl" in errors[0]
     assert (piece / "out/tiny.mp4").read_bytes() == video
     (piece / "params.yaml").write_text(PARAMS)
+
+
+def _frames(path) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, 32 * 32 * 3).astype(np.float64)
+
+
+def test_a_looping_walk_cuts_from_the_last_frame_to_the_first_like_consecutive_frames(tmp_path):
+    """The issue's measure: the last-to-first difference against the typical consecutive one.
+
+    A slow walk (the tiny piece is 25 frames) keeps consecutive frames apart by a few
+    levels, so the cut of the open walk stands out; then the loop, which re-walks and
+    re-renders only.
+    """
+    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
+    slow = PARAMS + "latents: {motion_speed_per_s: 1.0, pulse_depth: 0.05}\n"
+    (tmp_path / "params.yaml").write_text(slow)
+    make(tmp_path, "gan")
+    open_frames = _frames(piece_dir(tmp_path) / "gan/frames.mkv")
+    (tmp_path / "params.yaml").write_text(slow.replace("fade_out_s: 0.0,", "fade_out_s: 0.0, loop: true,"))
+    ran = scripts_run(make(tmp_path, "gan"))
+    assert ran == ["params.py", "effects_plan.py", "latents.py", "render_frames.py", "concat_frames.py"]
+    looped = _frames(piece_dir(tmp_path) / "gan/frames.mkv")
+
+    def cut_and_typical(frames: np.ndarray) -> tuple[float, float]:
+        steps = np.abs(np.diff(frames, axis=0)).mean(axis=1)
+        return float(np.abs(frames[0] - frames[-1]).mean()), float(np.median(steps))
+
+    open_cut, open_typical = cut_and_typical(open_frames)
+    loop_cut, loop_typical = cut_and_typical(looped)
+    print(f"open walk: cut {open_cut:.2f}, typical step {open_typical:.2f}; loop: cut {loop_cut:.2f}, typical step {loop_typical:.2f} (mean abs, 0-255)")
+    assert open_cut > 3 * open_typical
+    assert loop_cut < 2 * loop_typical

@@ -108,3 +108,28 @@ def test_bad_effects_fail_the_params_split_in_one_line_and_write_nothing(tmp_pat
     for needle in needles:
         assert needle in err
     assert not out.exists()
+
+
+def split(folder: Path, text: str) -> tuple[int, Path]:
+    (folder / "t.mid").write_bytes(b"")
+    (folder / "params.yaml").write_text("piece: {name: t, score: t.mid}\n" + text)
+    out = folder / "build" / "params"
+    return run_cli(params_script.main, [str(folder / "params.yaml"), "--out-dir", f"{out}/", "--makefile", str(out / "params.mk")]), out
+
+
+def test_a_loop_goes_to_the_walk_not_to_compose(tmp_path):
+    status, out = split(tmp_path, "video: {loop: true, fade_in_s: 0, fade_out_s: 0}\n")
+    assert status == 0
+    assert json.loads((out / "model.json").read_text())["loop"] is True
+    assert "loop" not in json.loads((out / "video.json").read_text())
+    # Without a loop, model.json is what it always was.
+    status, out = split(tmp_path, "video: {fade_in_s: 0}\n")
+    assert status == 0 and "loop" not in json.loads((out / "model.json").read_text())
+
+
+def test_a_loop_with_a_fade_fails_the_split_in_one_line(tmp_path, capsys):
+    status, out = split(tmp_path, "video: {loop: true, fade_in_s: 0}\n")
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and err.count("\n") == 0
+    assert "video.fade_out_s" in err and "set fade_out_s: 0" in err
+    assert not (out / "params.mk").exists()

@@ -70,6 +70,7 @@ VIDEO = Section(
         "fade_in_s": Field(1.0, "number", "fade from black at the start (0 for none)", minimum=0.0, maximum=600.0),
         "fade_out_s": Field(2.0, "number", "fade to black at the end (0 for none)", minimum=0.0, maximum=600.0),
         "boomerang_s": Field(0.0, "number", "play the last N seconds backwards (0 for none)", minimum=0.0, maximum=600.0),
+        "loop": Field(False, "bool", "the latent walk returns to its start, so the video loops seamlessly (needs no fades and no boomerang)"),
         "title": TITLE,
     },
     help="composing build/gan/frames.mkv into the 1920x1080 picture (one ffmpeg pass)",
