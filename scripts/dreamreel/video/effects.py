@@ -52,59 +52,86 @@ def _torch():
     return torch
 
 
-def _rotate(x, y, angle):
-    """(x, y) turned by ``angle`` radians (clockwise on screen: y points down)."""
-    torch = _torch()
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    return x * cos - y * sin, x * sin + y * cos
+AFFINE = ("zoom", "rotate", "translate", "shake")
 
 
-def _source_of(effect: str, x, y, value, *, frame_index, width_units: float, entry: Mapping):
-    """Where an output pixel at (x, y) reads from, for one geometric effect of ``value``.
+def _affine(effect: str, value: np.ndarray, *, frame_index: np.ndarray, width_units: float, entry: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """Where an output point reads from, for one affine effect: ``source = B @ p + s``.
 
-    ``x``, ``y`` are tensors (F, C, H, W) in half-shorter-side units; ``value`` and
-    ``frame_index`` are (F, 1, 1, 1). ``width_units`` is the frame width in those units.
+    ``value`` and ``frame_index`` are (F,); returns B (F, 2, 2) and s (F, 2), float64.
+    Coordinates are in half-shorter-side units, y down (a positive angle turns clockwise).
     """
-    torch = _torch()
+    count = len(value)
+    matrix = np.tile(np.eye(2), (count, 1, 1))
+    shift = np.zeros((count, 2))
     if effect == "zoom":
-        return x / (1.0 + value), y / (1.0 + value)
-    if effect == "rotate":
-        return _rotate(x, y, -2.0 * math.pi * value)
-    if effect == "swirl":
-        radius = torch.sqrt(x * x + y * y)
-        twist = 2.0 * math.pi * value * torch.clamp(1.0 - radius, min=0.0) ** 2
-        return _rotate(x, y, -twist)
-    if effect in ("translate", "shake"):
+        matrix /= (1.0 + value)[:, None, None]
+    elif effect == "rotate":
+        # The inverse of turning by the angle: read from the point turned back.
+        angle = -2.0 * math.pi * value
+        cos, sin = np.cos(angle), np.sin(angle)
+        matrix = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
+    else:
         if effect == "translate":
-            angle = torch.full_like(value, math.radians(entry["angle_deg"] or 0.0))
+            angle = np.full(count, math.radians(entry["angle_deg"] or 0.0))
         else:
-            angle = 2.0 * math.pi * torch.remainder(frame_index * GOLDEN_TURNS, 1.0)
+            angle = 2.0 * math.pi * np.mod(frame_index * GOLDEN_TURNS, 1.0)
         distance = value * width_units
-        return x - distance * torch.cos(angle), y - distance * torch.sin(angle)
-    if effect == "chromatic":
-        # Red reads nearer the centre (it grows), blue further out (it shrinks), green stays.
-        scale = torch.cat([1.0 + value, torch.ones_like(value), 1.0 - value], dim=1)
-        return x / scale, y / scale
-    raise ValueError(f"not a geometric effect: {effect}")
+        shift = -distance[:, None] * np.stack([np.cos(angle), np.sin(angle)], -1)
+    return matrix, shift
 
 
-def _warp(frames, values, indices, entries: Sequence[Mapping]):
-    """Apply the geometric entries to float frames (F, 3, H, W); values (E_geo, F)."""
+def _warp(frames, values: np.ndarray, indices: np.ndarray, entries: Sequence[Mapping]):
+    """Apply the geometric entries to float frames (F, 3, H, W); ``values`` (E_geo, F).
+
+    The output pixel reads through the last effect's map first, so the maps apply in
+    reverse. Runs of affine maps (zoom, rotate, translate, shake) are multiplied into one
+    2x3 matrix per frame and applied to the pixel grid once; swirl and chromatic, which
+    are not affine, are applied to the grid itself.
+    """
     torch = _torch()
     count, _, height, width = frames.shape
     half = min(height, width) / 2.0
-    xs = (torch.arange(width, dtype=torch.float32) + 0.5 - width / 2.0) / half
-    ys = (torch.arange(height, dtype=torch.float32) + 0.5 - height / 2.0) / half
-    y, x = torch.meshgrid(ys, xs, indexing="ij")
-    x = x.expand(count, 1, height, width)
-    y = y.expand(count, 1, height, width)
-    frame_index = indices.reshape(-1, 1, 1, 1).to(torch.float64)
-    # The output pixel reads through the last effect's map first: apply them in reverse.
+    width_units = width / half
+    x = ((torch.arange(width, dtype=torch.float64) + 0.5 - width / 2.0) / half).to(torch.float32).reshape(1, 1, 1, width)
+    y = ((torch.arange(height, dtype=torch.float64) + 0.5 - height / 2.0) / half).to(torch.float32).reshape(1, 1, height, 1)
+    pending = np.tile(np.eye(2), (count, 1, 1)), np.zeros((count, 2))
+    identity = True
+
+    def materialise(x, y):
+        matrix, shift = (torch.from_numpy(part).to(torch.float32) for part in pending)
+        a, b, c, d = (matrix[:, i, j].reshape(-1, 1, 1, 1) for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
+        return a * x + b * y + shift[:, 0].reshape(-1, 1, 1, 1), c * x + d * y + shift[:, 1].reshape(-1, 1, 1, 1)
+
     for entry, value in reversed(list(zip(entries, values))):
-        value = value.reshape(-1, 1, 1, 1).to(torch.float32)
-        x, y = _source_of(entry["effect"], x, y, value, frame_index=frame_index, width_units=width / half, entry=entry)
+        effect = entry["effect"]
+        if effect in AFFINE:
+            matrix, shift = _affine(effect, value, frame_index=indices.astype(np.float64), width_units=width_units, entry=entry)
+            # This map reads at matrix @ q + shift, where q is the pending map of the output point.
+            pending = matrix @ pending[0], np.einsum("fij,fj->fi", matrix, pending[1]) + shift
+            identity = False
+            continue
+        if not identity:
+            x, y = materialise(x, y)
+            pending, identity = (np.tile(np.eye(2), (count, 1, 1)), np.zeros((count, 2))), True
+        x, y = x.to(torch.float32).expand(count, -1, height, width), y.to(torch.float32).expand(count, -1, height, width)
+        amount = torch.from_numpy(value).to(torch.float32).reshape(-1, 1, 1, 1)
+        if effect == "swirl":
+            radius = torch.sqrt(x * x + y * y)
+            twist = (-2.0 * math.pi) * amount * torch.clamp(1.0 - radius, min=0.0) ** 2
+            cos, sin = torch.cos(twist), torch.sin(twist)
+            x, y = x * cos - y * sin, x * sin + y * cos
+        elif effect == "chromatic":
+            # Red reads nearer the centre (it grows), blue further out (it shrinks), green stays.
+            scale = torch.cat([1.0 + amount, torch.ones_like(amount), 1.0 - amount], dim=1)
+            x, y = x / scale, y / scale
+        else:
+            raise ValueError(f"not a geometric effect: {effect}")
+    if not identity:
+        x, y = materialise(x, y)
+    x, y = x.to(torch.float32).expand(count, -1, height, width), y.to(torch.float32).expand(count, -1, height, width)
     # Back to grid_sample's units: -1 and 1 are the outer edges of the frame.
-    grid = torch.stack([x * half / (width / 2.0), y * half / (height / 2.0)], dim=-1).to(torch.float32)
+    grid = torch.stack([x * (half / (width / 2.0)), y * (half / (height / 2.0))], dim=-1)
     if grid.shape[1] == 1:
         return torch.nn.functional.grid_sample(frames, grid[:, 0], mode="bilinear", padding_mode="reflection", align_corners=False)
     channels = frames.reshape(count * 3, 1, height, width)
@@ -184,15 +211,13 @@ def apply_effects(frames: np.ndarray, values: np.ndarray, entries: Sequence[Mapp
     if len(active) == 0 or len(entries) == 0:
         return out
     picked = values[:, active]
-    work = torch.from_numpy(np.ascontiguousarray(frames[active])).permute(0, 3, 1, 2).to(torch.float32) / 255.0
+    work = (torch.from_numpy(np.ascontiguousarray(frames[active])).permute(0, 3, 1, 2).to(torch.float32) / 255.0).contiguous()
 
     geometry = [index for index, entry in enumerate(entries) if _kind(entry) == "geometry"]
     moving = np.flatnonzero(np.any(picked[geometry] != 0.0, axis=0)) if geometry else np.array([], dtype=np.int64)
     if len(moving):
         where = torch.from_numpy(moving)
-        warped = _warp(work[where], torch.from_numpy(picked[geometry][:, moving]), torch.from_numpy(active[moving] + first_frame),
-                       [entries[index] for index in geometry])
-        work[where] = warped
+        work[where] = _warp(work[where], picked[geometry][:, moving], active[moving] + first_frame, [entries[index] for index in geometry])
 
     for index, entry in enumerate(entries):
         kind = _kind(entry)

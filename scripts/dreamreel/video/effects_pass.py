@@ -24,9 +24,9 @@ from dreamreel.core.ffmpeg_tools import FFmpeg, FFmpegError, VideoInfo, probe_vi
 from dreamreel.core.timing import fps_text
 from dreamreel.video.effects import apply_effects
 
-# Pixels per block: large enough that torch works on whole tensors, small enough that a
-# block of 1080p frames with its float copies and sampling grids stays near 200 MB.
-BLOCK_PIXELS = 4_000_000
+# Pixels per block: large enough that torch works on whole tensors (4 frames of 512 px),
+# small enough that the float copies and sampling grids of a block stay near 100 MB.
+BLOCK_PIXELS = 1_048_576
 MAX_BLOCK_FRAMES = 32
 
 
