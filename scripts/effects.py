@@ -59,20 +59,26 @@ def main(argv=None) -> int:
 
     beats = bars = None
     if needs_clock(entries):
-        from dreamreel.score.musical_time import MusicalClock, song_clock
+        from dreamreel.score.musical_time import MusicalClock, track_beats
 
         if args.score is not None:
             from dreamreel.score.model import load_score_json
 
             musical = MusicalClock.from_score(load_score_json(args.score), where=str(args.score))
+            beats, bars = musical.beat_seconds(), musical.bar_seconds()
         elif args.song is not None:
             from dreamreel.core.audio_io import read_audio
 
             audio, rate = read_audio(args.song)
-            musical = song_clock(audio, rate, beats_per_bar=params["beats_per_bar"], where=str(args.song))
+            tracked = track_beats(audio, rate)
+            musical = MusicalClock.from_beat_times(tracked, beats_per_bar=params["beats_per_bar"], duration_s=audio.shape[-1] / rate, where=str(args.song))
+            # The clock counts the lead-in before the first tracked beat as a pickup bar
+            # starting at 0 s; that start is no beat and no barline a listener hears.
+            beats = tracked
+            bars = musical.bar_seconds()
+            bars = bars[bars >= tracked[0] - 1e-9]
         else:
             raise DreamreelError(f"{where}.chain", "a beat or bar signal needs the piece's beats", "pass --score build/score/score.json or --song build/mix/master.wav")
-        beats, bars = musical.beat_seconds(), musical.bar_seconds()
 
     table = key_effects(entries, features=features, fps=fps, n_frames=info.frames, beat_times_s=beats, bar_times_s=bars,
                         where=f"{where}.chain")

@@ -133,3 +133,27 @@ def test_a_loop_with_a_fade_fails_the_split_in_one_line(tmp_path, capsys):
     assert status == 2 and err.count("\n") == 0
     assert "video.fade_out_s" in err and "set fade_out_s: 0" in err
     assert not (out / "params.mk").exists()
+
+
+def test_a_song_gives_its_tracked_beats_and_the_flash_lands_on_them(tmp_path):
+    """With --song, beats come from beat tracking: a click every 0.5 s flashes the frames of the clicks."""
+    import soundfile
+
+    rate_hz, seconds, frames = 22050, 4.0, 120
+    clicks = np.zeros(int(seconds * rate_hz), np.float32)
+    click_times_s = np.arange(0.25, seconds, 0.5)
+    for time_s in click_times_s:
+        start = int(time_s * rate_hz)
+        clicks[start : start + 200] = 0.9 * np.hanning(400)[200:]
+    soundfile.write(str(tmp_path / "master.wav"), np.stack([clicks, clicks], axis=1), rate_hz)
+    square_video(tmp_path / "frames.mkv", size=32, frames=frames)
+    save_npz(tmp_path / "features.npz", {"onset": np.zeros(frames, np.float32), "fps_num": np.int64(30), "fps_den": np.int64(1)})
+    assert run_effects(tmp_path, [{"effect": "flash", "by": "beat", "amount": 1.0}], "--song", str(tmp_path / "master.wav"), "--table", str(tmp_path / "effects.npz")) == 0
+    with np.load(tmp_path / "effects.npz") as table:
+        flashed = np.flatnonzero(table["values"][0])
+        assert list(table["labels"]) == ["1: flash 1 by beat"]
+    assert len(flashed) >= 6
+    # Every flash is within a frame of a click (frame k is shown at k/30 s).
+    assert all(np.min(np.abs(click_times_s * 30 - k)) <= 1.0 for k in flashed)
+    video = decode(tmp_path / "effects.mkv", size=32)
+    assert all((video[k] == 255).all() for k in flashed) and not (video[0] == 255).all()
