@@ -3,7 +3,8 @@
 Inputs:  a composed video (build/video/picture.mkv or out/<piece>.mp4),
          build/gan/features.npz (onset, rms, chroma, fps_num, fps_den; optional bands,
          beat_times_s, bar_times_s), build/gan/latents.npz (latent arrays, frame axis first).
-Outputs: --sheet PNG: frames at the strongest onsets and section changes, with times;
+Outputs: --sheet PNG: frames at the strongest onsets and section changes, with times (and
+         with --effects, each effect on the timeline and the effects on in each frame);
          --plots PNG: bands/chroma, loudness and onsets, latent motion, bar lines, and with
          --effects build/video/effects.npz each effect's value over time.
 Params:  none from params.yaml (--count frames, --title text are plain options).
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     moments = [m for m in significant_moments(features, count=args.count, margin_s=args.margin_s) if m.frame < info.frames]
     with tempfile.TemporaryDirectory(prefix="dreamreel-preview-") as scratch:
         thumbnails = [grab_frame(tool, args.video, frame=m.frame, fps=info.fps, width_px=THUMB_W, height_px=THUMB_H, scratch=Path(scratch)) for m in moments]
-    contact_sheet(moments, thumbnails, features, args.sheet, title=f"{title} — {len(moments)} moments")
+    contact_sheet(moments, thumbnails, features, args.sheet, title=f"{title} — {len(moments)} moments", effects=effects)
     feature_plots(features, motion, args.plots, title=f"{title} — features and latent motion", effects=effects)
     print(f"preview: {args.sheet} ({len(moments)} frames), {args.plots}")
     return 0

@@ -106,7 +106,7 @@ def test_frame_rate_mismatch_is_an_error(piece, tmp_path, capsys):
     assert not sheet.exists() and not plots.exists()
 
 
-def test_the_feature_plots_get_a_panel_of_effect_values(piece, tmp_path):
+def test_the_feature_plots_get_a_panel_of_effect_values_and_the_sheet_names_them(piece, tmp_path):
     """An effects table adds a panel: the plots grow taller and the new strip is not blank."""
     import matplotlib.image
 
@@ -121,3 +121,5 @@ def test_the_feature_plots_get_a_panel_of_effect_values(piece, tmp_path):
     with_effects, without = matplotlib.image.imread(plots), matplotlib.image.imread(plain)
     assert with_effects.shape[0] > without.shape[0]
     assert with_effects[-200:-60].std() > 0.02
+    # The contact sheet names the effects on in each frame: a second title line makes it taller.
+    assert matplotlib.image.imread(sheet).shape[0] > matplotlib.image.imread(tmp_path / "plain" / "demo-preview.png").shape[0]
