@@ -198,20 +198,20 @@ WET := $(PARTS:%=$(PIECE_DIR)/fx/%.wet.wav)
 # parallel under make -j.
 ## build/<piece>/stems/<part>.wav: one 48 kHz stereo stem per part (FluidSynth), all the same length
 $(PIECE_DIR)/stems/%.wav: $(PIECE_DIR)/score/score.json $(PARAMS_DIR)/stems.json $(SOUNDFONT) $(DEPS_render_stems) | $(PIECE_DIR)/stems/
-	$(PY) $(ROOT)scripts/render_stems.py $< --params $(word 2,$^) --out-dir $(PIECE_DIR)/stems --part $*
+	$(PY) $(ROOT)scripts/render_stems.py $< --params $(word 2,$^) --out-dir $(PIECE_DIR)/stems --part $* --params-name $(call shell_word,$(PARAMS))
 
 ## build/<piece>/fx/<part>.{dry,wet}.wav: gain, SoX tremolo and reverb, 8D pan (params: parts.<part>)
 $(PIECE_DIR)/fx/%.dry.wav $(PIECE_DIR)/fx/%.wet.wav: $(PIECE_DIR)/stems/%.wav $(PARAMS_DIR)/part/%.json $(PIECE_DIR)/score/score.json $(DEPS_process_stem) | $(PIECE_DIR)/fx/
-	$(PY) $(ROOT)scripts/process_stem.py $< --params $(word 2,$^) --score $(word 3,$^) --dry $(PIECE_DIR)/fx/$*.dry.wav --wet $(PIECE_DIR)/fx/$*.wet.wav
+	$(PY) $(ROOT)scripts/process_stem.py $< --params $(word 2,$^) --score $(word 3,$^) --dry $(PIECE_DIR)/fx/$*.dry.wav --wet $(PIECE_DIR)/fx/$*.wet.wav --params-name $(call shell_word,$(PARAMS))
 
 ifeq ($(SONG_FILE),)
 ## build/<piece>/mix/master.wav: the buses summed and loudness-normalised (params: mix)
 $(PIECE_DIR)/mix/master.wav: $(DRY) $(WET) $(PARAMS_DIR)/mix.json $(PARAMS_DIR)/source.json $(DEPS_mix) | $(PIECE_DIR)/mix/
-	$(PY) $(ROOT)scripts/mix.py $@ --params $(PARAMS_DIR)/mix.json --dry $(DRY) --wet $(WET)
+	$(PY) $(ROOT)scripts/mix.py $@ --params $(PARAMS_DIR)/mix.json --dry $(DRY) --wet $(WET) --params-name $(call shell_word,$(PARAMS))
 else
 ## build/<piece>/mix/master.wav: with a song (SONG=file or piece.song), that song at 48 kHz stereo; no score stages
 $(PIECE_DIR)/mix/master.wav: $(SONG_FILE) $(PARAMS_DIR)/mix.json $(PARAMS_DIR)/source.json $(DEPS_import_song) | $(PARAMS_DIR)/params.mk $(PIECE_DIR)/mix/
-	$(PY) $(ROOT)scripts/import_song.py $(call shell_word,$(SONG_PATH)) $@ --params $(PARAMS_DIR)/mix.json
+	$(PY) $(ROOT)scripts/import_song.py $(call shell_word,$(SONG_PATH)) $@ --params $(PARAMS_DIR)/mix.json --params-name $(call shell_word,$(PARAMS))
 endif
 
 ## audio: the master mix, build/<piece>/mix/master.wav
@@ -219,7 +219,7 @@ audio: $(PIECE_DIR)/mix/master.wav
 
 ## out/<piece>-pan.png: each part's 8D azimuth over time with barlines, above the L/R level of its dry bus
 $(OUT)/$(PIECE)-pan.png: $(PIECE_DIR)/score/score.json $(PARTS:%=$(PARAMS_DIR)/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
-	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(PARAMS_DIR)/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan"
+	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(PARAMS_DIR)/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan" --params-name $(call shell_word,$(PARAMS))
 
 ## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots (out/<piece>-*.png)
 preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png
@@ -239,7 +239,7 @@ endif
 
 ## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame (params: features)
 $(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
-	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json
+	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json --params-name $(call shell_word,$(PARAMS))
 
 # The walk depends on which model it is for (model.json): BigGAN and cppn read the
 # latents section; StyleGAN reads the stylegan section and its model file.
@@ -253,7 +253,7 @@ endif
 
 ## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan)
 $(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(DEPS_latents)
-	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS)
+	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) --params-name $(call shell_word,$(PARAMS))
 
 # gan.cache_limit_mb lives in cache.json, read by the renderer but not a prerequisite: the
 # size of the segment cache changes no frame, so editing it reruns nothing.
@@ -261,7 +261,7 @@ RENDER_OPTIONS = --segments-dir $(PIECE_DIR)/gan/segments --cache $(PARAMS_DIR)/
 
 ## build/<piece>/gan/segments.json: the walk rendered into cached segments, gan/segments/<hash>.mkv (params: gan)
 $(PIECE_DIR)/gan/segments.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) $(GAN_BLEND_WITH) | $(PARAMS_DIR)/cache.json
-	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) $(RENDER_OPTIONS)
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) $(RENDER_OPTIONS) --params-name $(call shell_word,$(PARAMS))
 
 ## build/<piece>/gan/frames.mkv: the segments joined, lossless, square, exact frame rate
 $(PIECE_DIR)/gan/frames.mkv: $(PIECE_DIR)/gan/segments.json $(DEPS_concat_frames)
@@ -269,7 +269,7 @@ $(PIECE_DIR)/gan/frames.mkv: $(PIECE_DIR)/gan/segments.json $(DEPS_concat_frames
 
 ## build/<piece>/gan/draft.json: the same walk, small and at a fraction of the frame rate (params: gan.draft_*)
 $(PIECE_DIR)/gan/draft.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) $(GAN_BLEND_WITH) | $(PARAMS_DIR)/cache.json
-	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --draft $(RENDER_OPTIONS)
+	$(PY) $(ROOT)scripts/render_frames.py $< $@ --params $(word 2,$^) --draft $(RENDER_OPTIONS) --params-name $(call shell_word,$(PARAMS))
 
 ## build/<piece>/gan/draft.mkv: a quick look at the pictures before the full render
 $(PIECE_DIR)/gan/draft.mkv: $(PIECE_DIR)/gan/draft.json $(DEPS_concat_frames)
@@ -297,7 +297,7 @@ $(call placeholder,$(PARAMS_DIR)/effects.mk)
 include $(PARAMS_DIR)/effects.mk
 ## build/<piece>/params/effects.mk: whether the effects pass runs (EFFECTS, EFFECTS_CLOCK; params: effects.chain)
 $(PARAMS_DIR)/effects.mk: $(PARAMS_DIR)/params.mk $(PARAMS_DIR)/effects.json $(DEPS_effects_plan)
-	$(PY) $(ROOT)scripts/effects_plan.py $(word 2,$^) $@
+	$(PY) $(ROOT)scripts/effects_plan.py $(word 2,$^) $@ --params-name $(call shell_word,$(PARAMS))
 else
 -include $(PARAMS_DIR)/effects.mk
 endif
@@ -306,12 +306,12 @@ PICTURE_SOURCE := $(if $(EFFECTS),$(PIECE_DIR)/video/effects.mkv,$(PIECE_DIR)/ga
 
 ## build/<piece>/video/effects.{mkv,npz}: the GAN frames with effects keyed to the music, lossless; each effect's value per frame (params: effects)
 $(PIECE_DIR)/video/effects.mkv $(PIECE_DIR)/video/effects.npz &: $(PIECE_DIR)/gan/frames.mkv $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/effects.json $(EFFECTS_CLOCK_INPUT) $(DEPS_effects) | $(PIECE_DIR)/video/
-	$(PY) $(ROOT)scripts/effects.py $< $(word 2,$^) $(PIECE_DIR)/video/effects.mkv --table $(PIECE_DIR)/video/effects.npz --params $(word 3,$^) $(if $(EFFECTS_CLOCK_INPUT),$(if $(SONG_FILE),--song,--score) $(EFFECTS_CLOCK_INPUT))
+	$(PY) $(ROOT)scripts/effects.py $< $(word 2,$^) $(PIECE_DIR)/video/effects.mkv --table $(PIECE_DIR)/video/effects.npz --params $(word 3,$^) $(if $(EFFECTS_CLOCK_INPUT),$(if $(SONG_FILE),--song,--score) $(EFFECTS_CLOCK_INPUT)) --params-name $(call shell_word,$(PARAMS))
 
 ## build/<piece>/video/picture.mkv: the square GAN video (or its effects.mkv) composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
 # effects.json is a prerequisite even without effects: emptying the chain must recompose.
 $(PIECE_DIR)/video/picture.mkv: $(PICTURE_SOURCE) $(PARAMS_DIR)/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(PARAMS_DIR)/effects.json $(DEPS_compose) | $(PIECE_DIR)/video/
-	$(PY) $(ROOT)scripts/compose.py $< $@ --params $(word 2,$^) --filters $(ROOT)filters
+	$(PY) $(ROOT)scripts/compose.py $< $@ --params $(word 2,$^) --filters $(ROOT)filters --params-name $(call shell_word,$(PARAMS))
 
 # The finished files in out/ are written under a temporary name and renamed when whole, so
 # Make must never delete them: a failed or interrupted rebuild keeps the last good video.
@@ -321,7 +321,7 @@ $(PIECE_DIR)/video/picture.mkv: $(PICTURE_SOURCE) $(PARAMS_DIR)/video.json $(VID
 
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
 $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/mix/master.wav $(PARAMS_DIR)/mux.json $(PARAMS_DIR)/piece.json $(DEPS_mux) | $(OUT)/
-	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(filter-out %/cache.json %/source.json $(if $(EFFECTS),,%/effects.json),$(wildcard $(PARAMS_DIR)/*.json))
+	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(filter-out %/cache.json %/source.json $(if $(EFFECTS),,%/effects.json),$(wildcard $(PARAMS_DIR)/*.json)) --params-name $(call shell_word,$(PARAMS))
 
 ## out/<piece>-{preview,features}.png: frames at the strongest onsets and section changes; feature plots
 # With a score, the plots get its barlines.

@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -23,15 +24,15 @@ def main(argv=None) -> int:
     parser.add_argument("audio", nargs="+", help="the audio to analyse, summed: the stems (build/stems/*.wav) or the master mix")
     parser.add_argument("output", help="features file to write, e.g. build/gan/features.npz")
     parser.add_argument("--params", required=True, help="build/params/features.json")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from dreamreel.core.audio_io import read_audio
     from dreamreel.core.npz import save_npz
-    from dreamreel.core.params import read_section, validate_section
     from dreamreel.gan import features
     from dreamreel.gan.sections import FEATURES
 
-    params = validate_section(args.params, FEATURES, read_section(args.params))
+    params, where = load_section(args.params, "features", params_name=args.params_name, schema=FEATURES)
     # Analysis is mono: averaging while reading keeps a long stereo file out of memory, and
     # the stems are added one at a time.
     audio, rate = read_audio(args.audio[0], mono=True)
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
             raise DreamreelError(path, f"{more.shape[1]} samples at {more_rate} Hz, but {args.audio[0]} has {audio.shape[1]} at {rate} Hz", "render the stems again (make audio): they must all be the same length")
         audio += more
         del more
-    result = features.analyze(audio, sample_rate_hz=rate, params=params, where=" + ".join(args.audio))
+    result = features.analyze(audio, sample_rate_hz=rate, params=params, where=" + ".join(args.audio), params_where=where)
     save_npz(args.output, result)
     print(
         f"analyze: {int(result['n_frames'])} frames at {int(result['fps_num'])}/{int(result['fps_den'])} fps "

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -26,19 +27,19 @@ def main(argv=None) -> int:
     parser.add_argument("--filters", required=True, type=Path, help="folder of filter-graph templates (filters/)")
     parser.add_argument("--graph-out", type=Path, help="where the rendered graph goes (default: graph.txt beside the picture)")
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: $FFMPEG, else ffmpeg on PATH)")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from dreamreel.core.ffmpeg_tools import find_ffmpeg
-    from dreamreel.core.params import read_section, validate_section
     from dreamreel.video.compose import compose_picture
     from dreamreel.video.sections import VIDEO
 
     if args.picture.suffix != ".mkv":
         raise DreamreelError(str(args.picture), "the picture must be a .mkv file", "name it build/video/picture.mkv")
-    params = validate_section("params.yaml: video", VIDEO, read_section(args.params))
+    params, where = load_section(args.params, "video", params_name=args.params_name, schema=VIDEO)
     graph_out = args.graph_out or args.picture.with_name("graph.txt")
     tool = find_ffmpeg(args.ffmpeg)
-    info = compose_picture(args.frames, args.picture, graph_out, params, filters_dir=args.filters, tool=tool)
+    info = compose_picture(args.frames, args.picture, graph_out, params, filters_dir=args.filters, tool=tool, where=where)
     print(f"compose: {args.frames} ({info.width}x{info.height}, {info.frames} frames at {info.fps}) -> {args.picture} (graph {graph_out})")
     return 0
 

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -34,21 +35,20 @@ def main(argv=None) -> int:
     clock.add_argument("--score", type=Path, help="build/score/score.json: beats and bars of the score")
     clock.add_argument("--song", type=Path, help="build/mix/master.wav of a song: beats by beat tracking")
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: $FFMPEG, else ffmpeg on PATH)")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from fractions import Fraction
 
     from dreamreel.core.ffmpeg_tools import find_ffmpeg, probe_video
     from dreamreel.core.npz import open_npz
-    from dreamreel.core.params import read_section, validate_section
     from dreamreel.video.effects_pass import run_effects
     from dreamreel.video.keying import key_effects, needs_clock
     from dreamreel.video.sections import EFFECTS, effect_entries
 
     if args.output.suffix != ".mkv":
         raise DreamreelError(str(args.output), "the effects video must be a .mkv file", "name it build/video/effects.mkv")
-    where = f"{args.params}: effects"
-    params = validate_section(where, EFFECTS, read_section(args.params))
+    params, where = load_section(args.params, "effects", params_name=args.params_name, schema=EFFECTS)
     entries = effect_entries(params["chain"])
     tool = find_ffmpeg(args.ffmpeg)
     info = probe_video(tool, args.frames)

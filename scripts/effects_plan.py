@@ -18,19 +18,21 @@ import sys
 from pathlib import Path
 
 from dreamreel.core.errors import run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("params", type=Path, help="build/params/effects.json")
     parser.add_argument("makefile", type=Path, help="build/<piece>/params/effects.mk")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from dreamreel.core.atomic import write_bytes_atomic
-    from dreamreel.core.params import read_section, validate_section
     from dreamreel.video.sections import EFFECTS, MUSICAL_SIGNALS, effect_entries
 
-    entries = effect_entries(validate_section(f"{args.params}: effects", EFFECTS, read_section(args.params))["chain"])
+    params, _ = load_section(args.params, "effects", params_name=args.params_name, schema=EFFECTS)
+    entries = effect_entries(params["chain"])
     lines = [
         f"# Written by scripts/effects_plan.py from {args.params}; do not edit.",
         f"EFFECTS := {'yes' if entries else ''}",

@@ -16,7 +16,7 @@ import numpy as np
 from dreamreel.audio.loudness import integrated_loudness, normalize, true_peak_db
 from dreamreel.core.audio_io import MASTER_RATE_HZ, decode_to_stereo, write_audio
 from dreamreel.core.errors import DreamreelError, run_cli
-from dreamreel.core.params import read_section
+from dreamreel.core.params import add_params_name_option, load_section
 
 SILENCE_PEAK = 10 ** (-90 / 20)  # below -90 dBFS there is nothing for the pictures to follow
 
@@ -26,9 +26,10 @@ def main(argv=None) -> int:
     parser.add_argument("song", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--params", type=Path, required=True, help="build/params/mix.json")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
-    settings = read_section(args.params)
+    settings, _ = load_section(args.params, "mix", params_name=args.params_name)
     audio = decode_to_stereo(args.song, sample_rate_hz=MASTER_RATE_HZ)
     if audio.shape[1] == 0:
         raise DreamreelError(str(args.song), "the song is empty (no audio samples)", "check the file plays, or export it again")

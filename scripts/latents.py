@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -25,10 +26,11 @@ def main(argv=None) -> int:
     parser.add_argument("--params", required=True, help="build/params/latents.json")
     parser.add_argument("--model", help="build/params/model.json: which model the walk is for (default: BigGAN/cppn)")
     parser.add_argument("--stylegan", help="build/params/stylegan.json: the audio mapping for gan.model: stylegan")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from dreamreel.core.npz import open_npz, save_npz
-    from dreamreel.core.params import read_section, validate_section
+    from dreamreel.core.params import read_section
     from dreamreel.gan import latents
     from dreamreel.gan.sections import LATENTS
 
@@ -41,16 +43,16 @@ def main(argv=None) -> int:
         if not args.stylegan:
             raise DreamreelError("--stylegan", "a StyleGAN walk needs the stylegan params", "pass --stylegan build/params/stylegan.json")
         if not model["weights"]:
-            raise DreamreelError("params.yaml: gan.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
-        params = validate_section(args.stylegan, STYLEGAN, read_section(args.stylegan))
-        walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features)
+            raise DreamreelError(f"{args.params_name}: gan.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
+        params, where = load_section(args.stylegan, "stylegan", params_name=args.params_name, schema=STYLEGAN)
+        walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features, params_where=where)
         if model.get("loop"):
             walk = latents.close_loop(walk)
         save_npz(args.output, walk)
         print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
         return 0
-    params = validate_section(args.params, LATENTS, read_section(args.params))
-    walk = latents.make_walk(features, params=params, where=f"{args.params}: latents")
+    params, where = load_section(args.params, "latents", params_name=args.params_name, schema=LATENTS)
+    walk = latents.make_walk(features, params=params, where=where)
     if model.get("loop"):
         walk = latents.close_loop(walk)
     save_npz(args.output, walk)

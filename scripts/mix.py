@@ -16,7 +16,7 @@ from dreamreel.audio.loudness import normalize
 from dreamreel.audio.mixing import sum_buses
 from dreamreel.core.audio_io import write_audio
 from dreamreel.core.errors import DreamreelError, run_cli
-from dreamreel.core.params import read_section
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -25,12 +25,13 @@ def main(argv=None) -> int:
     parser.add_argument("--params", type=Path, required=True, help="build/params/mix.json")
     parser.add_argument("--dry", type=Path, nargs="+", required=True)
     parser.add_argument("--wet", type=Path, nargs="+", required=True)
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
-    settings = read_section(args.params)
+    settings, where = load_section(args.params, "mix", params_name=args.params_name)
     total, rate = sum_buses(args.dry, args.wet, dry_gain_db=settings["dry_gain_db"], wet_gain_db=settings["wet_gain_db"])
     if not total.any():
-        raise DreamreelError("parts", "the mix is silent", "unmute a part, or raise parts.<name>.gain_db / the bus levels in params.yaml")
+        raise DreamreelError(f"{args.params_name}: parts", "the mix is silent", f"unmute a part, or raise parts.<name>.gain_db or {where}.dry_gain_db / wet_gain_db")
     master, report = normalize(total, rate, loudness_lufs=settings["loudness_lufs"], true_peak_dbtp=settings["true_peak_dbtp"])
     write_audio(args.out, master, rate, subtype="PCM_24")
     print(

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -28,10 +29,10 @@ def main(argv=None) -> int:
     parser.add_argument("--model", help="GAN model name for the metadata (default: the picture's model tag)")
     parser.add_argument("--hash", nargs="*", default=[], type=Path, help="parameter files whose hash goes into the metadata")
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: $FFMPEG, else ffmpeg on PATH)")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from dreamreel.core.ffmpeg_tools import find_ffmpeg, probe_video
-    from dreamreel.core.params import read_section, validate_section
     from dreamreel.schema import PIECE
     from dreamreel.video.mux import model_name, mux, params_hash
     from dreamreel.video.sections import MUX
@@ -39,8 +40,8 @@ def main(argv=None) -> int:
     for path, suffix in ((args.mp4, ".mp4"), (args.mkv, ".mkv")):
         if path.suffix != suffix:
             raise DreamreelError(str(path), f"must end in {suffix}", f"name it out/<piece>{suffix}")
-    params = validate_section("params.yaml: mux", MUX, read_section(args.params))
-    piece = validate_section("params.yaml: piece", PIECE, read_section(args.piece))
+    params, _ = load_section(args.params, "mux", params_name=args.params_name, schema=MUX)
+    piece, _ = load_section(args.piece, "piece", params_name=args.params_name, schema=PIECE)
     tool = find_ffmpeg(args.ffmpeg)
     model = model_name(probe_video(tool, args.picture), args.model)
     metadata = {

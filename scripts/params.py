@@ -143,8 +143,6 @@ def main(argv=None) -> int:
     # Make tracks the source through a link with a plain name; the recipe passes the path
     # the user wrote, so messages name that file.
     link = args.out_dir.parent / "source" / f"{kind}{Path(source).suffix.lower()}"
-    replace_link_if_changed(link, os.path.abspath(source))
-    rules.append(required_file_rule(str(link), DreamreelError(named_at, f"{kind} file {source!r} is gone", "put it back, or name another one")))
     variable = kind.upper()
     lines = [
         f"# Written by scripts/params.py from {args.params}; do not edit.",
@@ -175,6 +173,9 @@ def main(argv=None) -> int:
     replace_if_changed(args.out_dir / "cache.json", params_lib.canonical_json(cache))
     replace_if_changed(args.out_dir / "source.json", params_lib.canonical_json({"kind": kind, "path": os.path.abspath(source)}))
 
+    # The link last of all, so a split that fails on a full disk leaves nothing behind.
+    replace_link_if_changed(link, os.path.abspath(source))
+    lines.append(required_file_rule(str(link), DreamreelError(named_at, f"{kind} file {source!r} is gone", "put it back, or name another one")))
     write_bytes_atomic(args.makefile, ("\n".join(lines) + "\n").encode())
     return 0
 

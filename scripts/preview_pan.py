@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -25,12 +26,12 @@ def main(argv=None) -> int:
     parser.add_argument("--params", type=Path, nargs="+", required=True, help="build/params/part/<part>.json")
     parser.add_argument("--audio", type=Path, nargs="*", default=[], help="build/fx/<part>.dry.wav (or .wet.wav)")
     parser.add_argument("--title", default="")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from dreamreel.audio.automation import parse_automation
     from dreamreel.audio.panning_slot import load_clock
     from dreamreel.core.audio_io import read_audio
-    from dreamreel.core.params import read_section
     from dreamreel.preview.pan_plot import PartView, draw_pan_picture
 
     clock = load_clock(args.score_json)
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     views = []
     for params_path in args.params:
         name = params_path.stem
-        settings = read_section(params_path)
+        settings, where = load_section(params_path, f"parts.{name}", params_name=args.params_name)
         audio, rate = (None, 48_000)
         if name in audio_by_part:
             audio, rate = read_audio(audio_by_part[name])
@@ -47,7 +48,7 @@ def main(argv=None) -> int:
         if settings.get("pan") is None:
             views.append(PartView(name, None, None, audio, rate))
             continue
-        automation = parse_automation(settings["pan"], load_clock(args.score_json), where=f"params.yaml: parts.{name}.pan")
+        automation = parse_automation(settings["pan"], load_clock(args.score_json), where=f"{where}.pan")
         samples = audio.shape[-1] if audio is not None else int(round((clock.duration_s + 3.0) * rate))
         control = automation.control(samples, rate)
         times = np.arange(len(control.azimuth_deg)) * control.hop_samples / rate

@@ -17,7 +17,7 @@ from dreamreel.audio.effects import apply_chain, part_chains
 from dreamreel.audio.panning_slot import pan_effect
 from dreamreel.core.audio_io import read_audio, write_audio
 from dreamreel.core.errors import run_cli
-from dreamreel.core.params import read_section
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -27,13 +27,14 @@ def main(argv=None) -> int:
     parser.add_argument("--score", type=Path, required=True, help="build/score/score.json (tempo map)")
     parser.add_argument("--dry", type=Path, required=True)
     parser.add_argument("--wet", type=Path, required=True)
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
-    settings = read_section(args.params)
+    settings, where = load_section(args.params, f"parts.{args.stem.stem}", params_name=args.params_name)
     audio, rate = read_audio(args.stem)
     if settings["mute"]:
         audio = np.zeros_like(audio)
-    pan = pan_effect(settings.get("pan"), score_json=args.score, where=f"params.yaml: parts.{args.stem.stem}.pan")
+    pan = pan_effect(settings.get("pan"), score_json=args.score, where=f"{where}.pan")
     dry_chain, wet_chain = part_chains(settings, pan=pan)
     write_audio(args.dry, apply_chain(dry_chain, audio, rate), rate)
     write_audio(args.wet, apply_chain(wet_chain, audio, rate), rate)

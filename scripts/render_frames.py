@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.params import add_params_name_option, load_section
 
 
 def main(argv=None) -> int:
@@ -31,22 +32,22 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="build/<piece>/params/cache.json (gan.cache_limit_mb); without it, the limit in --params")
     parser.add_argument("--stylegan", help="build/params/stylegan.json (its noise_mode), for gan.model: stylegan")
     parser.add_argument("--draft", action="store_true", help="render at gan.draft_size_px and fps / gan.draft_fps_divisor")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
     from fractions import Fraction
 
     from dreamreel.core.npz import open_npz
-    from dreamreel.core.params import read_section, validate_section
     from dreamreel.gan import render
     from dreamreel.gan.models.base import ComputeOptions
     from dreamreel.gan.models.registry import ModelRequest, load_model
     from dreamreel.gan.sections import GAN
 
-    params = validate_section(args.params, GAN, read_section(args.params))
+    params, where = load_section(args.params, "gan", params_name=args.params_name, schema=GAN)
     if args.cache:
         # The cache limit decides which old segments go, never a frame: the params split keeps
         # it out of gan.json so that editing it reruns nothing.
-        params["cache_limit_mb"] = validate_section(args.cache, GAN, read_section(args.cache))["cache_limit_mb"]
+        params["cache_limit_mb"] = load_section(args.cache, "gan", params_name=args.params_name, schema=GAN)[0]["cache_limit_mb"]
     latents = open_npz(args.latents, what="latents")
     for key in ("fps_num", "fps_den"):
         if key not in latents:
@@ -63,10 +64,10 @@ def main(argv=None) -> int:
         allow_download=bool(params["allow_download"]),
         download_timeout_s=float(params["download_timeout_s"]),
         compute=compute,
-        options=read_section(args.stylegan) if args.stylegan else {},
+        options=load_section(args.stylegan, "stylegan", params_name=args.params_name)[0] if args.stylegan else {},
         blend=params["blend"],
     )
-    choice = load_model(request, where=f"{args.params}: gan")
+    choice = load_model(request, where=where)
     model = choice.model
     fps = walk_fps / stride
     batch = params["batch_size"] or render.auto_batch_size(getattr(model, "device", "cpu"), model.size_px)

@@ -18,7 +18,7 @@ from dreamreel.audio.soundfont import SOUNDFONT_FIX, check_soundfont
 from dreamreel.audio.stems import render_part, stem_length_samples
 from dreamreel.core.audio_io import MASTER_RATE_HZ, write_audio
 from dreamreel.core.errors import DreamreelError, run_cli
-from dreamreel.core.params import read_section
+from dreamreel.core.params import add_params_name_option, load_section
 from dreamreel.score.model import load_score_json
 
 
@@ -28,13 +28,14 @@ def main(argv=None) -> int:
     parser.add_argument("--params", type=Path, required=True, help="build/params/stems.json")
     parser.add_argument("--out-dir", type=Path, required=True)
     parser.add_argument("--part", action="append", help="render only this part (by its name in score.json); may be repeated")
+    add_params_name_option(parser)
     args = parser.parse_args(argv)
 
-    settings = read_section(args.params)
+    settings, where = load_section(args.params, "stems", params_name=args.params_name)
     if settings["soundfont"] == "auto":
-        raise DreamreelError("params.yaml: stems.soundfont", "no General MIDI soundfont is installed", SOUNDFONT_FIX)
+        raise DreamreelError(f"{where}.soundfont", "no General MIDI soundfont is installed", SOUNDFONT_FIX)
     # Checked before the first part renders, so a bad soundfont leaves no stem behind.
-    check_soundfont(settings["soundfont"])
+    check_soundfont(settings["soundfont"], section=where)
     score = load_score_json(args.score_json)
     names = score.part_names()
     for name in args.part or ():
@@ -47,7 +48,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         audio = render_part(
             score, part, soundfont=settings["soundfont"], sample_rate_hz=MASTER_RATE_HZ,
-            synth_gain=settings["synth_gain"], length_samples=length,
+            synth_gain=settings["synth_gain"], length_samples=length, where=where,
         )
         write_audio(args.out_dir / f"{part.name}.wav", audio, MASTER_RATE_HZ)
         print(f"stem {part.name}: {length / MASTER_RATE_HZ:.2f} s in {time.perf_counter() - started:.2f} s", file=sys.stderr)

@@ -14,12 +14,12 @@ import pytest
 import render_stems
 import soundfile
 from conftest import ROOT, TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, sine, soundfont, write_midi
-from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 from dreamreel.audio import loudness
 from dreamreel.core.audio_io import read_audio, write_audio
 from dreamreel.core.errors import run_cli
 from dreamreel.score.model import load_score_json
 from dreamreel.score.musical_time import MusicalClock
+from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 
 PART = {"gain_db": 0.0, "mute": False, "tremolo": None, "pan": None,
         "reverb": {"reverberance_pct": 60, "hf_damping_pct": 50, "room_scale_pct": 55, "stereo_depth_pct": 100, "pre_delay_ms": 0, "wet_gain_db": 0}}
@@ -99,6 +99,25 @@ def test_missing_soundfont_is_a_clear_error(tmp_path, tiny_midi, capsys):
     message = capsys.readouterr().err
     assert "soundfont not found" in message and "nope.sf2" in message and "make setup" in message
     assert not (tmp_path / "stems").exists() or not any((tmp_path / "stems").iterdir())
+
+
+@needs_fluidsynth
+def test_stems_on_a_full_disk_are_one_line_and_leave_nothing(tmp_path, tiny_midi, capsys):
+    """libsndfile reports a full disk as "System error": the message must still say so."""
+    from system_helpers import full_disk
+
+    score_json = tmp_path / "score.json"
+    assert run_cli(parse_score.main, [str(tiny_midi), str(score_json)]) == 0
+    params = write_json(tmp_path / "stems.json", {"soundfont": str(soundfont()), "synth_gain": 0.5, "tail_s": 0.5})
+    capsys.readouterr()
+    with full_disk(tmp_path / "build") as build:
+        status = run_cli(render_stems.main, [str(score_json), "--params", str(params), "--out-dir", str(build / "stems")])
+        err = capsys.readouterr().err.strip()
+        left = sorted(path.name for path in (build / "stems").iterdir())
+    assert status == 2
+    first = load_score_json(score_json).parts[0].name
+    assert err == f"dreamreel: error: {build / 'stems' / first}.wav: cannot write: no space left on the disk — free some space there, then run make again"
+    assert left == []
 
 
 @needs_sox

@@ -75,5 +75,5 @@ def test_render_stems_refuses_a_text_file_named_sf2_before_rendering(tmp_path, c
     params.write_text(json.dumps({"soundfont": str(fake), "synth_gain": 0.5, "tail_s": 0.5}))
     assert run_cli(render_stems.main, [str(score_json), "--params", str(params), "--out-dir", str(tmp_path / "stems")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("dreamreel: error: stems.soundfont (") and "not a SoundFont 2 file" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("dreamreel: error: params.yaml: stems.soundfont (") and "not a SoundFont 2 file" in lines[0]
     assert "Traceback" not in "\n".join(lines) and not (tmp_path / "stems").exists()

@@ -131,6 +131,31 @@ def test_strict_load_rejects_extra_keys(tiny_weights, tmp_path):
         load_model(ModelRequest(name="biggan-deep-128", weights=str(broken), compute=FP32))
 
 
+def test_truncated_weights_are_one_full_line_naming_the_file_and_the_fix(tiny_weights, tmp_path):
+    """pytorch_model.bin cut in half (an interrupted download) used to give torch's message
+    sliced mid-sentence."""
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "config.json").write_text((tiny_weights / "config.json").read_text())
+    data = (tiny_weights / "pytorch_model.bin").read_bytes()
+    (cut / "pytorch_model.bin").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DreamreelError) as caught:
+        load_model(ModelRequest(name="biggan-deep-128", weights=str(cut), compute=FP32), where="night.yaml: gan")
+    message = str(caught.value)
+    assert message.startswith(f"night.yaml: gan.weights ({cut / 'pytorch_model.bin'}): not a readable weights file, truncated or damaged (")
+    assert message.endswith("— download it again (an interrupted download leaves a file like this), or set gan.weights: null to use the cache")
+    assert "\n" not in message and "If you are seeing this error" not in message
+
+
+def test_first_sentence_keeps_a_library_message_whole():
+    from dreamreel.core.errors import first_sentence
+
+    error = RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central directory. This is an internal miniz error. If you are seeing this error, there is a high\nlikelihood ...")
+    assert first_sentence(error) == "PytorchStreamReader failed reading zip archive: failed finding central directory"
+    assert first_sentence(ValueError("version 1.2 unsupported")) == "version 1.2 unsupported"
+    assert first_sentence(EOFError()) == "EOFError"
+
+
 def test_weights_folder_lacking_a_file(tmp_path, tiny_weights):
     folder = tmp_path / "half"
     folder.mkdir()

@@ -266,8 +266,13 @@ def test_kill_9_mid_render_then_rerun_renders_only_the_rest_identically(tmp_path
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(folder.glob("[0-9a-f]*.mkv")):
         time.sleep(0.05)
+    from system_helpers import children_of, gone_within, is_ffmpeg, wait_for
+
+    (encoder,) = wait_for(lambda: list(filter(is_ffmpeg, children_of(child.pid))), 60, "the next segment's ffmpeg")
     child.send_signal(signal.SIGKILL)
     child.wait()
+    # The segment's ffmpeg dies with the renderer, though the writer thread started it.
+    assert gone_within(encoder, 5)
     finished = sorted(p.name for p in folder.glob("[0-9a-f]*.mkv"))
     assert 0 < len(finished) < len(reference)
     kept = {name: (folder / name).stat().st_mtime_ns for name in finished}
@@ -301,3 +306,77 @@ def test_the_segment_cache_deletes_unlisted_segments_least_recently_used_first(t
     # No room at all: everything unlisted goes, but a listed segment is never deleted.
     render.prune_segments(folder, [tmp_path / "segments.json"], limit_mb=0)
     assert not any(s.path.exists() for s in first) and all(s.path.exists() for s in third)
+
+
+def test_concat_on_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys):
+    """ffmpeg 5.1 exits 0 when the disk fills while it writes: the truncated file must not
+    be taken for the video."""
+    from system_helpers import full_disk
+
+    segments = _render(walk(12), tmp_path / "segments")
+    render.write_manifest(tmp_path / "segments.json", segments, fps=Fraction(30), size_px=16, choice_metadata={}, n_frames=12)
+    with full_disk(tmp_path / "gan", size="16k") as gan:
+        status = cli("concat_frames", tmp_path / "segments.json", gan / "frames.mkv")
+        left = sorted(path.name for path in gan.iterdir())
+    assert status == 2
+    assert capsys.readouterr().err.strip() == f"dreamreel: error: {gan / 'frames.mkv'}: cannot write: no space left on the disk — free some space there, then run make again"
+    assert left == ["filler"]
+
+
+INTERRUPTED_CHILD = textwrap.dedent(
+    """
+    import os, sys, time
+    from fractions import Fraction
+    sys.path.insert(0, {scripts!r})
+    from dreamreel.core.errors import run_cli
+    from dreamreel.core.npz import open_npz
+    from dreamreel.gan.models.cppn import CPPN
+    from dreamreel.gan.render import render_segments
+
+    class Slow(CPPN):
+        # Busy in "the model" (as torch is, in C) when Ctrl-C comes.
+        def render(self, latents):
+            time.sleep(0.2)
+            return super().render(latents)
+
+    def main(argv):
+        # 64 px: a batch is larger than a pipe buffer, so writes reach ffmpeg at once.
+        render_segments(open_npz(sys.argv[1]), Slow(size_px=64, seed=1), sys.argv[2], fps=Fraction(30), segment_s=2.0,
+                        batch_size=2, progress_stream=open(os.devnull, "w"))
+
+    sys.exit(run_cli(main))
+    """
+)
+
+
+@pytest.mark.parametrize("ignore_sigint", [False, True], ids=["ctrl-c", "only-ffmpeg-hears-it"])
+def test_ctrl_c_during_render_says_interrupted_and_leaves_no_temporary(tmp_path, ignore_sigint):
+    """Ctrl-C ends the render with one line. When Python ignores SIGINT (a background job
+    does) ffmpeg still dies of it, and the writer meets a broken pipe: still an interrupt."""
+    import signal
+
+    def prepare():
+        if ignore_sigint:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    from system_helpers import catches, children_of, command_line, is_ffmpeg, wait_for
+
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED_CHILD.format(scripts=str(SCRIPTS)))
+    save_npz(tmp_path / "latents.npz", walk(120))
+    folder = tmp_path / "segments"
+    child = subprocess.Popen([sys.executable, str(script), str(tmp_path / "latents.npz"), str(folder)], stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=prepare)
+    try:
+        # A segment's ffmpeg (not the option probe) past its start-up, when it catches SIGINT itself.
+        def encoding(pid):
+            return is_ffmpeg(pid) and "rawvideo" in command_line(pid) and catches(pid, signal.SIGINT)
+
+        wait_for(lambda: list(filter(encoding, children_of(child.pid))), 60, "a segment being encoded")
+        os.killpg(child.pid, signal.SIGINT)  # Ctrl-C reaches Python and ffmpeg alike
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert err.strip() == "dreamreel: interrupted"
+    assert child.returncode == 130
+    assert not list(folder.glob(".*"))

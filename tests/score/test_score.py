@@ -9,13 +9,13 @@ from fractions import Fraction
 
 import pytest
 from conftest import ROOT, TINY_PARTS, write_midi
-from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.midi_file import write_part_midi
 from dreamreel.score.model import Score, unique_names
 from dreamreel.score.musescore import find_musescore
 from dreamreel.score.musical_time import MusicalClock, TempoMap
 from dreamreel.score.read import read_score
+from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 
 
 def test_midi_parts_tempo_and_meters(tmp_path):

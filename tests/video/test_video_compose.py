@@ -136,9 +136,42 @@ def test_odd_square_size_is_handled(tmp_path):
 
 
 def test_ffmpeg_failure_is_one_line_with_its_message(tmp_path, capsys):
+    import shutil
+
+    filters = tmp_path / "filters"
+    shutil.copytree(FILTERS, filters)
+    (filters / "broken.txt").write_text("[$src]nosuchfilter[$dst]\n")
     frames = square_video(tmp_path / "frames.mkv", size=64, frames=3)
-    status, picture = run_compose(tmp_path, frames, title={"text": "t", "colour": "notacolour", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0})
-    assert_failed_cleanly(status, capsys, picture, "ffmpeg failed", "notacolour")
+    params = section_json(tmp_path / "video.json", VIDEO, video_values(graph="broken"))
+    picture = tmp_path / "video" / "picture.mkv"
+    status = run_cli(compose.main, [str(frames), str(picture), "--params", str(params), "--filters", str(filters)])
+    assert_failed_cleanly(status, capsys, picture, "ffmpeg failed", "nosuchfilter")
+
+
+@pytest.mark.parametrize(
+    "values, key",
+    [
+        ({"title": {"text": "t", "colour": "notacolour", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0}}, "video.title.colour"),
+        ({"title": {"text": "t", "border_colour": "blak@0.5", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0}}, "video.title.border_colour"),
+        ({"pad_colour": "random", "graph": "fit-1080p"}, "video.pad_colour"),
+    ],
+)
+def test_a_colour_ffmpeg_does_not_know_names_its_key_before_ffmpeg_runs(tmp_path, capsys, values, key):
+    """It used to be ffmpeg's own 600-character error, naming no key."""
+    frames = square_video(tmp_path / "frames.mkv", size=64, frames=3)
+    status, picture = run_compose(tmp_path, frames, **values)
+    assert_failed_cleanly(status, capsys, picture, f"params.yaml: {key}: ")
+
+
+def test_a_title_font_that_is_not_a_font_is_an_error(tmp_path, capsys, monkeypatch):
+    """A text file named Title.ttf used to give the title in a fallback font, silently."""
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "Title.ttf").write_text("hello, I am not a font\n")
+    monkeypatch.chdir(tmp_path)
+    frames = square_video(tmp_path / "frames.mkv", size=64, frames=3)
+    status, picture = run_compose(tmp_path, frames, title={"text": "t", "font": "media/Title.ttf", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0})
+    assert_failed_cleanly(status, capsys, picture, "params.yaml: video.title.font: 'media/Title.ttf' is not a font file (it starts with b'hell')", "TrueType")
 
 
 def test_not_a_video(tmp_path, capsys):
@@ -173,3 +206,11 @@ def test_title_font_from_a_file(tmp_path, monkeypatch):
     status, picture = run_compose(tmp_path, frames, title={"text": "From a file", "font": "media/Title.ttf", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0})
     assert status == 0
     assert str(media / "Title.ttf") in (picture.parent / "graph.txt").read_text()
+
+
+def test_messages_name_the_params_file_given_by_params_name(tmp_path, capsys):
+    frames = square_video(tmp_path / "frames.mkv", size=64, frames=3)
+    params = section_json(tmp_path / "video.json", VIDEO, video_values(title={"text": "t", "colour": "notacolour", "start_s": 0.0, "end_s": 0.1, "fade_s": 0.0}))
+    picture = tmp_path / "video" / "picture.mkv"
+    status = run_cli(compose.main, [str(frames), str(picture), "--params", str(params), "--filters", str(FILTERS), "--params-name", "pieces/night.yaml"])
+    assert_failed_cleanly(status, capsys, picture, "dreamreel: error: pieces/night.yaml: video.title.colour: ffmpeg knows no colour 'notacolour'")

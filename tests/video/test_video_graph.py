@@ -161,3 +161,43 @@ def test_missing_ffmpeg_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("FFMPEG", "/nonexistent/ffmpeg")
     with pytest.raises(DreamreelError, match="FFMPEG"):
         ffmpeg_tools.find_ffmpeg()
+
+
+@pytest.mark.parametrize(
+    "head, is_font",
+    [
+        (b"\x00\x01\x00\x00\x00\x10", True),  # TrueType
+        (b"OTTO\x00\x0b", True),  # OpenType with CFF outlines
+        (b"ttcf\x00\x02", True),  # a collection
+        (b"true\x00\x10", True),  # Apple TrueType
+        (b"wOF2\x00\x01", True),  # WOFF2
+        (b"\x80\x01\x00\x00", True),  # Type 1, PFB
+        (b"%!PS-AdobeFont-1.0: Foo", True),  # Type 1, PFA
+        (b"hello, not a font", False),
+        (b"<html>", False),
+        (b"", False),
+    ],
+)
+def test_a_font_file_is_recognised_by_its_first_bytes(tmp_path, head, is_font):
+    font = tmp_path / "Title.ttf"
+    font.write_bytes(head)
+    if is_font:
+        assert video_graph.resolve_font(str(font), where="p.yaml: video.title.font") == font.resolve()
+    else:
+        with pytest.raises(DreamreelError, match=r"^p\.yaml: video\.title\.font: .* is not a font file"):
+            video_graph.resolve_font(str(font), where="p.yaml: video.title.font")
+
+
+def test_colour_names_are_checked_against_ffmpegs_list():
+    names = ffmpeg_tools.colour_names(ffmpeg_tools.find_ffmpeg().ffmpeg)
+    assert {"White", "Black", "SkyBlue"} <= names and len(names) > 100
+    video_graph.check_colours(params(pad_colour="skyblue@0.5", title={"colour": "#FFAA00", "border_colour": "0x000000@0.6"}), names)
+    with pytest.raises(DreamreelError, match=r"^mine\.yaml: video\.title\.colour: ffmpeg knows no colour 'whte' — did you mean 'white'\?"):
+        video_graph.check_colours(params(title={"colour": "whte"}), names, where="mine.yaml: video")
+    with pytest.raises(DreamreelError, match="every run"):
+        video_graph.check_colours(params(pad_colour="random"), names)
+
+
+def test_messages_name_the_users_params_file():
+    with pytest.raises(DreamreelError, match=r"^pieces/night\.yaml: video\.graph: unknown graph"):
+        render(params(graph="nope"), shape(), filters_dir=FILTERS, where="pieces/night.yaml: video")

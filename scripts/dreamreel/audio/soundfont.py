@@ -41,7 +41,7 @@ def missing_soundfont_error(path: str | Path) -> DreamreelError:
     return DreamreelError(f"stems.soundfont ({path})", "soundfont not found", SOUNDFONT_FIX)
 
 
-def check_soundfont(path: str | Path) -> Path:
+def check_soundfont(path: str | Path, *, section: str = "stems") -> Path:
     """``path`` if it is a readable SoundFont file, else a :class:`DreamreelError` naming ``stems.soundfont``.
 
     FluidSynth does not stop on a file that is not a soundfont: it warns, falls back to
@@ -51,7 +51,7 @@ def check_soundfont(path: str | Path) -> Path:
     halfway through a render).
     """
     path = Path(path)
-    where = f"stems.soundfont ({path})"
+    where = f"{section}.soundfont ({path})"
     if path.is_dir():
         raise DreamreelError(where, "is a folder, not a soundfont file", "name the .sf2 file itself")
     if not path.is_file():

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from dreamreel.audio.soundfont import check_soundfont
+from dreamreel.core import processes
 from dreamreel.core.audio_io import read_audio, to_stereo
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.midi_file import write_part_midi
@@ -42,9 +42,13 @@ def render_part(
     synth_gain: float,
     length_samples: int,
     fluidsynth: str = "fluidsynth",
+    where: str = "params.yaml: stems",
 ) -> np.ndarray:
-    """Render one part to float32 stereo audio of exactly ``length_samples`` samples."""
-    soundfont = check_soundfont(soundfont)
+    """Render one part to float32 stereo audio of exactly ``length_samples`` samples.
+
+    ``where`` names the stems section in messages (``"<the user's params file>: stems"``).
+    """
+    soundfont = check_soundfont(soundfont, section=where)
     if shutil.which(fluidsynth) is None:
         raise DreamreelError(fluidsynth, "FluidSynth is not installed", "run make setup (or sudo apt-get install --no-install-recommends fluidsynth)")
     tempo = TempoMap.from_score(score)
@@ -59,7 +63,8 @@ def render_part(
             "-r", str(sample_rate_hz), "-O", "float", "-T", "wav", "-F", str(wav_path),
             str(soundfont), str(midi_path),
         ]
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = processes.run(command)
+        processes.raise_if_stopped(result.returncode, result.stderr)
         if result.returncode != 0 or not wav_path.is_file():
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise DreamreelError(str(soundfont), f"FluidSynth failed on part '{part.name}' ({detail[-1] if detail else result.returncode})", "check that the soundfont is a valid .sf2 file")

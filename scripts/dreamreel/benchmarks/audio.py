@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
 from dreamreel.benchmarks import measure, python_script
+from dreamreel.core import processes
 from dreamreel.core.audio_io import write_audio
 from dreamreel.score.model import load_score_json
 from dreamreel.score.musical_time import MusicalClock
@@ -65,7 +65,7 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
     song_wav = work / "song-source.wav"
     write_audio(song_wav, (rng.standard_normal((2, int(song_s * 44100))) * 0.1).astype(np.float32), 44100)
     song = work / "song.mp3"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", song_wav, "-b:a", "192k", song], check=True)
+    processes.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", song_wav, "-b:a", "192k", song], check=True)
     m = measure(python_script("import_song") + [song, work / "song-master.wav", "--params", mix_params])
     rows.append(_row("import_song (mp3 44.1 kHz -> 48 kHz)", f"{song_s:.0f} s mp3", song_s, m))
     return rows

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dreamreel.core import processes
+
 SCRIPTS = Path(__file__).resolve().parents[2]
 SAMPLE_RATE_HZ = 48000
 FPS = 30
@@ -204,7 +206,7 @@ def _child_reference(song: str, weights: str, size: int, fps: int, work: str) ->
             frames.extend(np.array(image) for image in images)
     target = Path(work) / "reference.mkv"
     command = ffmpeg.encode_segment_command(target, size_px=size, fps=Fraction(fps))
-    subprocess.run(command, input=b"".join(frame.tobytes() for frame in frames), check=True)
+    processes.run(command, input=b"".join(frame.tobytes() for frame in frames), text=False, check=True)
     finished = time.perf_counter()
     return {"frames": len(frames), "seconds": finished - started, "render_seconds": finished - render_start, "peak_rss_mb": _peak_rss_mb()}
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dreamreel.core import processes
+
 EDGE_PX = 512
 FPS = 30
 CRF = 18
@@ -66,7 +68,7 @@ def _source(folder: Path, seconds: int) -> tuple[Path, Path]:
     audio = folder / "master.wav"
     if not frames.exists():
         grid = np.mgrid[0:EDGE_PX, 0:EDGE_PX].astype(np.float32) / EDGE_PX * 2.0
-        writer = subprocess.Popen(
+        writer = processes.spawn(
             ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{EDGE_PX}x{EDGE_PX}", "-r", str(FPS), "-i", "-", "-metadata", "model=benchmark", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(frames)],
             stdin=subprocess.PIPE,
         )
@@ -76,7 +78,7 @@ def _source(folder: Path, seconds: int) -> tuple[Path, Path]:
         if writer.wait() != 0:
             raise RuntimeError("could not write the benchmark's source clip")
     if not audio.exists():
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:duration={seconds}", "-ac", "2", "-c:a", "pcm_s16le", str(audio)], check=True)
+        processes.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:duration={seconds}", "-ac", "2", "-c:a", "pcm_s16le", str(audio)], check=True)
     return frames, audio
 
 

@@ -6,12 +6,12 @@ travels beside it. Files are written atomically: a temp sibling renamed when com
 
 from __future__ import annotations
 
-import subprocess
 from math import gcd
 from pathlib import Path
 
 import numpy as np
 
+from dreamreel.core import processes
 from dreamreel.core.atomic import atomic_path
 from dreamreel.core.errors import DreamreelError
 
@@ -79,7 +79,7 @@ def probe_audio_channels(path: str | Path, *, ffprobe: str = "ffprobe") -> int:
     """Channel count of the first audio stream; a :class:`DreamreelError` if there is none."""
     command = [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels", "-of", "csv=p=0", str(path)]
     try:
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = processes.run(command)
     except FileNotFoundError:
         raise DreamreelError(ffprobe, "ffprobe is not installed", "run make setup (or sudo apt-get install ffmpeg)") from None
     text = result.stdout.strip().split(",")[0]
@@ -104,8 +104,9 @@ def decode_to_stereo(path: str | Path, *, sample_rate_hz: int, ffmpeg: str = "ff
         ffmpeg, "-nostdin", "-v", "error", "-i", str(path), "-vn", "-map", "0:a:0",
         "-ac", str(channels), "-ar", str(sample_rate_hz), "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1",
     ]
-    result = subprocess.run(command, capture_output=True, check=False)
+    result = processes.run(command, text=False)
     if result.returncode != 0:
+        processes.raise_if_stopped(result.returncode, result.stderr.decode(errors="replace"), signal_exit=processes.FFMPEG_SIGNAL_EXIT)
         detail = result.stderr.decode(errors="replace").strip().splitlines()
         reason = detail[-1] if detail else f"ffmpeg exit {result.returncode}"
         raise DreamreelError(str(path), f"not an audio file ffmpeg can decode ({reason})", "give a WAV, FLAC, MP3 or OGG file with an audio stream")

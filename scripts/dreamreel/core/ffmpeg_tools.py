@@ -11,20 +11,22 @@ Writing frames into ffmpeg through a pipe is not done here (the GAN renderer own
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
+import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
+from dreamreel.core import processes
+from dreamreel.core.atomic import target_of
 from dreamreel.core.errors import DreamreelError
+from dreamreel.core.processes import FFMPEG_SIGNAL_EXIT, raise_if_stopped
 
 STDERR_TAIL_LINES = 4
 
@@ -89,19 +91,31 @@ def detect_script_option(ffmpeg: str) -> str:
         script.write_text("nullsrc=size=16x16:duration=0.04,format=yuv420p[out]\n", encoding="utf-8")
         for option in ("-/filter_complex", "-filter_complex_script"):
             argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", option, str(script), "-map", "[out]", "-fps_mode", "passthrough", "-f", "null", "-"]
-            result = subprocess.run(argv, capture_output=True, text=True)
+            result = processes.run(argv)
             if result.returncode == 0:
                 return option
+            # A probe killed by Ctrl-C says nothing about the options: stop, do not try the next.
+            raise_if_stopped(result.returncode, result.stderr, signal_exit=FFMPEG_SIGNAL_EXIT)
     raise DreamreelError(ffmpeg, "takes neither -/filter_complex FILE nor -filter_complex_script FILE with -fps_mode", "use ffmpeg 5.0 or newer (set FFMPEG=/path/to/ffmpeg)")
 
 
-def _end_with_parent() -> None:
-    """In the child, before exec: ask Linux to stop ffmpeg if the Python process dies, so a
-    killed stage does not leave an encoder writing on in the background."""
-    import ctypes
+@functools.lru_cache(maxsize=None)
+def colour_names(ffmpeg: str) -> frozenset[str]:
+    """The colour names ``ffmpeg`` knows (``ffmpeg -colors``: a header, then name and #RRGGBB).
 
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    Asked once per process: the list belongs to the binary, and differs between builds only
+    by the odd addition.
+    """
+    result = processes.run([ffmpeg, "-hide_banner", "-colors"])
+    if result.returncode != 0:
+        raise_if_stopped(result.returncode, result.stderr, signal_exit=FFMPEG_SIGNAL_EXIT)
+        raise FFmpegError(ffmpeg, f"cannot list its colours: {stderr_tail(result.stderr)}", "check the ffmpeg build (set FFMPEG=/path/to/ffmpeg)")
+    names = set()
+    for line in result.stdout.splitlines()[1:]:
+        words = line.split()
+        if len(words) == 2 and words[1].startswith("#"):
+            names.add(words[0])
+    return frozenset(names)
 
 
 def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
@@ -110,23 +124,61 @@ def stderr_tail(stderr: str, lines: int = STDERR_TAIL_LINES) -> str:
     return " | ".join(kept[-lines:]) or "(no message)"
 
 
+# ffmpeg reports a refused write as "<what> <file>: <strerror>"; the errno is not in its status.
+_REFUSED = {os.strerror(code): code for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)}
+_PART_FILE = re.compile(r"\S*\.part(?:\.\w+)?")
+
+
+def _refused_file(line: str, reason: str, where: str) -> str:
+    """The file a refused-write line is about, as the user knows it."""
+    head = line.rsplit(f": {reason}", 1)[0].strip()
+    for token in _PART_FILE.findall(head):
+        target = target_of(token)
+        if target is not None:
+            return str(target)  # our temporary: name the output it stands for
+    if head and Path(head).exists():
+        return head  # an input ffmpeg may not read
+    return where
+
+
+def check_ffmpeg_result(returncode: int, stderr: str, *, where: str, fix: str) -> None:
+    """Raise what a finished ffmpeg run means, or nothing if it succeeded.
+
+    - Stopped by Ctrl-C or ``kill`` (a signal, or ffmpeg's silent exit 255):
+      :class:`~dreamreel.core.errors.Interrupted`.
+    - A write the disk refused (no space, read-only, no permission): an :class:`OSError`
+      with that errno naming the file, even when ffmpeg exits 0 — ffmpeg 5.1 reports
+      "Error writing trailer ...: No space left on device" and still exits 0, leaving a
+      truncated file behind.
+    - Any other failure: :class:`FFmpegError` naming ``where`` with the end of stderr and ``fix``.
+    """
+    raise_if_stopped(returncode, stderr, signal_exit=FFMPEG_SIGNAL_EXIT)
+    for line in stderr.splitlines():
+        for reason, code in _REFUSED.items():
+            if reason in line:
+                raise OSError(code, reason, _refused_file(line, reason, where))
+    if returncode != 0:
+        raise FFmpegError(where, f"ffmpeg failed (exit {returncode}): {stderr_tail(stderr)}", fix)
+
+
 def run_ffmpeg(tool: FFmpeg, args: Sequence[str], *, where: str, fix: str = "ffmpeg's message says what it could not do") -> None:
     """Run ffmpeg with ``args`` (after the binary and the usual quiet flags).
 
-    Raises :class:`FFmpegError` naming ``where`` (the output or input at stake) with the
-    last lines of ffmpeg's stderr and ``fix`` when it fails.
+    Failures are raised as :func:`check_ffmpeg_result` describes: an interrupt, a refused
+    write, or an :class:`FFmpegError` naming ``where`` (the output or input at stake) with
+    the last lines of ffmpeg's stderr and ``fix``.
     """
     argv = [tool.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    result = subprocess.run(argv, capture_output=True, text=True, preexec_fn=_end_with_parent if sys.platform.startswith("linux") else None)
-    if result.returncode != 0:
-        raise FFmpegError(where, f"ffmpeg failed (exit {result.returncode}): {stderr_tail(result.stderr)}", fix)
+    result = processes.run(argv)
+    check_ffmpeg_result(result.returncode, result.stderr, where=where, fix=fix)
 
 
 def psnr_db(tool: FFmpeg, distorted: str | os.PathLike, reference: str | os.PathLike) -> float:
     """Average PSNR (dB, all planes) of ``distorted`` against ``reference`` (same size and frame count)."""
     argv = [tool.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info", "-i", str(distorted), "-i", str(reference), "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"]
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = processes.run(argv)
     if result.returncode != 0:
+        raise_if_stopped(result.returncode, result.stderr)
         raise FFmpegError(str(distorted), f"PSNR against {reference} failed: {stderr_tail(result.stderr)}", "are both videos the same size?")
     for line in reversed(result.stderr.splitlines()):
         if "PSNR" in line and "average:" in line:
@@ -173,8 +225,9 @@ def ffprobe_json(tool: FFmpeg, path: str | os.PathLike, *extra: str) -> dict:
     if not path.is_file():
         raise DreamreelError(str(path), "file not found", "build it first (make) or check the path")
     argv = [tool.ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", *extra, str(path)]
-    result = subprocess.run(argv, capture_output=True, text=True)
+    result = processes.run(argv)
     if result.returncode != 0:
+        raise_if_stopped(result.returncode, result.stderr)
         raise FFmpegError(str(path), f"ffprobe cannot read it: {stderr_tail(result.stderr)}", "is it a complete media file? rebuild it")
     return json.loads(result.stdout)
 

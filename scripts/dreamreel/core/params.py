@@ -172,3 +172,39 @@ def read_section(path: str | Path) -> dict:
     if not path.is_file():
         raise DreamreelError(str(path), "parameter section not found", "run it through make, which writes build/params/ from params.yaml")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# What messages call the params file when a script is not told (tests, a hand-run script).
+DEFAULT_PARAMS_NAME = "params.yaml"
+
+
+def add_params_name_option(parser) -> None:
+    """Give a stage script ``--params-name FILE``: the params file as the user named it.
+
+    A stage reads ``build/params/<section>.json``, a file the user never wrote; its
+    messages name the user's file and key instead (``night.yaml: gan.weights``). The
+    Makefile passes ``--params-name $(PARAMS)``.
+    """
+    parser.add_argument(
+        "--params-name", default=DEFAULT_PARAMS_NAME, metavar="FILE",
+        help=f"the params file the section came from, as messages should name it (default: {DEFAULT_PARAMS_NAME})",
+    )
+
+
+def section_where(params_name: str, section: str) -> str:
+    """The prefix of every message about ``section``: ``"<params_name>: <section>"``."""
+    return f"{params_name}: {section}"
+
+
+def load_section(path: str | Path, section: str, *, params_name: str = DEFAULT_PARAMS_NAME, schema: Section | None = None) -> tuple[dict, str]:
+    """Read the section JSON at ``path`` and the prefix its messages use.
+
+    Returns ``(values, where)``, ``where`` being ``"<params_name>: <section>"``
+    (``section`` may be dotted: ``parts.vibraphone``). With ``schema`` the values are
+    validated (defaults filled in) and any problem is reported against ``where``.
+    """
+    where = section_where(params_name, section)
+    values = read_section(path)
+    if schema is not None:
+        values = validate_section(where, schema, values)
+    return values, where

@@ -191,7 +191,7 @@ def _chroma(mono: np.ndarray, *, sample_rate_hz: int) -> np.ndarray:
     return chroma
 
 
-def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str = "audio") -> dict[str, np.ndarray]:
+def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str = "audio", params_where: str = "params.yaml: features") -> dict[str, np.ndarray]:
     """Compute the GAN features of a song at its video frame instants.
 
     Parameters
@@ -204,6 +204,8 @@ def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str 
         The ``features`` section (see :data:`FEATURES`), defaults filled in.
     where : str
         Name of the audio file, for error messages.
+    params_where : str
+        The features section as messages name it (``"<the user's params file>: features"``).
 
     Returns
     -------
@@ -216,7 +218,7 @@ def analyze(audio: np.ndarray, *, sample_rate_hz: int, params: dict, where: str 
     """
     import librosa
 
-    fps = parse_fps(params["fps"], where="params: features.fps")
+    fps = parse_fps(params["fps"], where=f"{params_where}.fps")
     if audio.ndim != 2 or audio.shape[1] == 0:
         raise DreamreelError(where, "contains no audio samples", "check the file")
     samples = audio.shape[1]

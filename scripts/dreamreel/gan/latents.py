@@ -129,7 +129,7 @@ def _feature(features: dict, key: str, n_frames: int, *, width: int | None = Non
     return values
 
 
-def make_walk(features: dict, *, params: dict, where: str = "params: latents") -> dict[str, np.ndarray]:
+def make_walk(features: dict, *, params: dict, where: str = "params.yaml: latents") -> dict[str, np.ndarray]:
     """Turn features into the latent walk.
 
     Parameters

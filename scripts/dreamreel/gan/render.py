@@ -17,6 +17,7 @@ the same bytes, whether it is rendered in a full run or in a resumed one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,8 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamreel.core.atomic import temporary_sibling
+from dreamreel.core import processes
+from dreamreel.core.atomic import remove_stale_temporaries, temporary_sibling
 from dreamreel.core.errors import DreamreelError
+from dreamreel.core.ffmpeg_tools import check_ffmpeg_result
 from dreamreel.gan import ffmpeg
 
 # Part of every segment's cache key: bump when the renderer changes what it writes.
@@ -150,19 +153,26 @@ class _SegmentWriter(threading.Thread):
                 kind, payload = item
                 if kind == "open":
                     target = payload
-                    self.temporary = temporary_sibling(target, suffix=".mkv", tag=f"{os.getpid()}.")
+                    self.temporary = temporary_sibling(target, suffix=".mkv")
                     log = tempfile.TemporaryFile()
                     command = ffmpeg.encode_segment_command(self.temporary, size_px=self.size_px, fps=self.fps, out_size_px=self.out_size_px)
-                    self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+                    # This thread outlives its ffmpeg (it waits for it on "close"), which
+                    # is what PR_SET_PDEATHSIG needs: see dreamreel.core.processes.
+                    self.process = processes.spawn(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
                 elif kind == "frames":
-                    self.process.stdin.write(payload)
+                    try:
+                        self.process.stdin.write(payload)
+                    except BrokenPipeError:
+                        # ffmpeg is gone: what it died of (Ctrl-C, a full disk, an error)
+                        # is the news, not the pipe.
+                        self._raise_failure(target, log)
+                        raise
                 elif kind == "close":
-                    self.process.stdin.close()
-                    status = self.process.wait()
-                    if status != 0:
-                        log.seek(0)
-                        message = log.read().decode("utf-8", "replace").strip()[-400:]
-                        raise RuntimeError(f"ffmpeg failed on {target.name} (exit {status}): {message}")
+                    try:
+                        self.process.stdin.close()
+                    except BrokenPipeError:
+                        pass  # the status below says why ffmpeg stopped reading
+                    self._raise_failure(target, log)
                     os.replace(self.temporary, target)
                     self.finished.append(target)
                     self.process, self.temporary = None, None
@@ -174,10 +184,21 @@ class _SegmentWriter(threading.Thread):
             while self.queue.get() is not None:
                 pass
 
+    def _raise_failure(self, target: Path, log) -> None:
+        """Wait for the segment's ffmpeg; raise what it means if it did not finish cleanly."""
+        status = self.process.wait()
+        log.seek(0)
+        message = log.read().decode("utf-8", "replace")
+        check_ffmpeg_result(status, message, where=str(target), fix="ffmpeg's message says what it could not do; render again (make gan)")
+
     def _discard(self) -> None:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
+            # Closed here, quietly: left to the garbage collector, a pipe to a dead ffmpeg
+            # would print "Exception ignored ... BrokenPipeError" at exit.
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
             self.process = None
         if self.temporary is not None:
             self.temporary.unlink(missing_ok=True)
@@ -190,32 +211,13 @@ class _SegmentWriter(threading.Thread):
 
     def abort(self) -> None:
         """Stop at once: kill ffmpeg, drop the unfinished segment."""
-        if self.process is not None:
-            self.process.kill()
+        process = self.process  # read once: the writer thread may be clearing it
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
         self.queue.put(None)
         self.join()
         self._discard()
-
-
-def remove_stale_parts(folder: Path) -> int:
-    """Delete temporary segments left by renders that were killed (their pid is gone)."""
-    removed = 0
-    for part in folder.glob(".*.part.mkv"):
-        fields = part.name.split(".")
-        pid = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
-        alive = False
-        if pid is not None:
-            try:
-                os.kill(pid, 0)
-                alive = pid != os.getpid()
-            except ProcessLookupError:
-                alive = False
-            except PermissionError:
-                alive = True
-        if not alive:
-            part.unlink(missing_ok=True)
-            removed += 1
-    return removed
 
 
 def prune_segments(segments_dir: str | Path, manifests: list[Path], *, limit_mb: int | None) -> tuple[int, int]:
@@ -293,7 +295,8 @@ def render_segments(
     """
     segments_dir = Path(segments_dir)
     segments_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(segments_dir)
+    # Segments half-written by renders that were killed (whatever their key).
+    remove_stale_temporaries(segments_dir)
     out_size = int(out_size_px or model.size_px)
     missing_keys = [key for key in model.latent_keys if key not in latents]
     if missing_keys:
@@ -408,7 +411,6 @@ def concat_segments(manifest_path: str | Path, output: str | Path) -> dict:
         metadata = dict(manifest.get("metadata", {}))
         metadata["dreamreel_fps"] = f"{manifest['fps_num']}/{manifest['fps_den']}"
         with atomic_path(output) as temporary:
-            result = subprocess.run(ffmpeg.concat_command(list_file, temporary, metadata=metadata), capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                raise RuntimeError(f"ffmpeg concat failed (exit {result.returncode}): {result.stderr.strip()[-400:]}")
+            result = processes.run(ffmpeg.concat_command(list_file, temporary, metadata=metadata))
+            check_ffmpeg_result(result.returncode, result.stderr, where=str(output), fix=f"check the segments {manifest_path} lists; delete it and render again (make gan) if they are damaged")
     return manifest

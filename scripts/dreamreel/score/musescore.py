@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from dreamreel.core import processes
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.model import Score
 
@@ -41,9 +42,9 @@ def read_with_musescore(path: str | Path, *, executable: str | None = None, time
         exported = Path(scratch) / "score.musicxml"
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=scratch, XDG_RUNTIME_DIR=scratch)
         try:
-            result = subprocess.run(
+            result = processes.run(
                 [executable, "-o", str(exported), str(path.resolve())],
-                env=env, capture_output=True, text=True, timeout=timeout_s,
+                env=env, timeout=timeout_s,
             )
         except subprocess.TimeoutExpired:
             raise DreamreelError(str(path), f"MuseScore did not finish the export within {timeout_s:.0f} s", INSTALL_HINT) from None

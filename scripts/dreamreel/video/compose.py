@@ -1,6 +1,6 @@
 """Compose the square GAN video into the 1920x1080 picture: one ffmpeg pass, one encode.
 
-The graph rendered by :mod:`dreamreel.video_graph` is written beside the picture
+The graph rendered by :mod:`dreamreel.video.graph` is written beside the picture
 (``graph.txt``) and that very file is what ffmpeg reads, so the file a user opens is
 what ran. Both files are written atomically and together: a failed run leaves neither.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dreamreel.core.atomic import atomic_path
-from dreamreel.core.ffmpeg_tools import FFmpeg, VideoInfo, probe_video, run_ffmpeg
-from dreamreel.video.graph import InputShape, RenderedGraph, render
+from dreamreel.core.ffmpeg_tools import FFmpeg, VideoInfo, colour_names, probe_video, run_ffmpeg
+from dreamreel.video.graph import WHERE, InputShape, RenderedGraph, render
 
 
 def input_shape(info: VideoInfo) -> InputShape:
@@ -36,14 +36,16 @@ def compose_picture(
     *,
     filters_dir: str | Path,
     tool: FFmpeg,
+    where: str = WHERE,
 ) -> VideoInfo:
     """Run the whole graph over ``frames`` and encode ``picture`` once; return the input's probe.
 
     The input's container tags (the GAN model's name among them) are copied to the
-    picture so that mux can read them without another input.
+    picture so that mux can read them without another input. ``where`` names the params
+    section in messages (``"<the user's params file>: video"``).
     """
     info = probe_video(tool, frames)
-    graph = render(params, input_shape(info), filters_dir=filters_dir)
+    graph = render(params, input_shape(info), filters_dir=filters_dir, where=where, colour_names=colour_names(tool.ffmpeg))
     with atomic_path(graph_file) as graph_tmp, atomic_path(picture) as picture_tmp:
         graph_tmp.write_text(graph.text, encoding="utf-8")
         args = [

@@ -19,21 +19,23 @@ exactly what ffmpeg runs.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from string import Template
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
+from dreamreel.core import processes
 from dreamreel.core.errors import DreamreelError
 from dreamreel.video.sections import SCALE_FLAGS, font_is_file
 
 OUT_W = 1920
 OUT_H = 1080
 MIN_EDGE_PX = 16
+# The params section when no caller names it (tests, tools); stages pass the user's file.
 WHERE = "params.yaml: video"
 
 # Stage templates that every graph shares; any other filters/*.txt is a named graph.
@@ -134,6 +136,54 @@ def fill(template: GraphTemplate, values: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+# The first bytes of the font formats FreeType (drawtext's renderer) reads from a file:
+# TrueType (0x00010000, Apple's 'true' and 'typ1'), OpenType/CFF ('OTTO'), collections
+# ('ttcf'), WOFF and WOFF2, and Type 1 as PFB (0x80 0x01) or PFA (PostScript text).
+FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"typ1", b"OTTO", b"ttcf", b"wOFF", b"wOF2", b"\x80\x01", b"%!PS-AdobeFont", b"%!FontType1")
+
+
+def check_font_file(path: Path, *, where: str) -> None:
+    """Fail unless ``path`` starts like a font file.
+
+    drawtext does not stop on a file that is not a font: the title comes out in a fallback
+    font and nothing says why. So the file is checked here, before ffmpeg runs.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as error:
+        raise DreamreelError(where, f"font file {str(path)!r} cannot be read ({error.strerror})", "make it readable, or name an installed family such as 'DejaVu Sans'") from None
+    if not head.startswith(FONT_MAGIC):
+        seen = "it is empty" if not head else f"it starts with {head[:4]!r}"
+        raise DreamreelError(where, f"{str(path)!r} is not a font file ({seen})", "give a TrueType or OpenType font (.ttf, .otf, .ttc), or name an installed family such as 'DejaVu Sans'")
+
+
+def check_colours(params: Mapping[str, Any], colour_names: Collection[str], *, where: str = WHERE) -> None:
+    """Fail on a colour name (``pad_colour``, ``title.colour``, ``title.border_colour``) that
+    is not in ``colour_names``, ffmpeg's list; hex colours pass (the schema checked them).
+
+    Checked before ffmpeg runs: its own message for an unknown name is a page of filter
+    errors that does not say which key is wrong. ``random`` is refused too: it would make
+    every run's bytes different.
+    """
+    known = {name.lower() for name in colour_names}
+    fields = [("pad_colour", params.get("pad_colour"))]
+    title = params.get("title") or {}
+    fields += [(f"title.{key}", title.get(key)) for key in ("colour", "border_colour")]
+    for key, value in fields:
+        if not isinstance(value, str):
+            continue
+        name = value.split("@", 1)[0]
+        if name.startswith(("#", "0x")):
+            continue
+        if name.lower() == "random":
+            raise DreamreelError(f"{where}.{key}", "'random' picks a new colour on every run", "name a colour, e.g. white, or give #RRGGBB")
+        if name.lower() not in known:
+            close = difflib.get_close_matches(name.lower(), sorted(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DreamreelError(f"{where}.{key}", f"ffmpeg knows no colour {name!r}", f"{hint}use a name from `ffmpeg -colors` (white, gold, SkyBlue...), #RRGGBB or #RRGGBBAA")
+
+
 def resolve_font(font: str, *, where: str = f"{WHERE}.title.font") -> Path:
     """Turn the ``title.font`` parameter into a font file.
 
@@ -145,10 +195,11 @@ def resolve_font(font: str, *, where: str = f"{WHERE}.title.font") -> Path:
         path = Path(font)
         if not path.is_file():
             raise DreamreelError(where, f"font file {font!r} does not exist", "put the font in media/ and give its path, or name an installed family such as 'DejaVu Sans'")
+        check_font_file(path, where=where)
         return path.resolve()
     if shutil.which("fc-match") is None:
         raise DreamreelError(where, f"cannot look up the font family {font!r}: fc-match (fontconfig) is not installed", "install fontconfig, or give a font file path")
-    result = subprocess.run(["fc-match", "--format=%{family}\n%{file}", font], capture_output=True, text=True)
+    result = processes.run(["fc-match", "--format=%{family}\n%{file}", font])
     families, _, file = result.stdout.partition("\n")
     wanted = font.split(":")[0].strip().lower()
     if result.returncode != 0 or wanted not in [name.strip().lower() for name in families.split(",")] or not file:
@@ -219,29 +270,42 @@ class RenderedGraph:
     pix_fmt: str
 
 
-def render(params: Mapping[str, Any], shape: InputShape, *, filters_dir: str | Path, input_label: str = "0:v") -> RenderedGraph:
+def render(
+    params: Mapping[str, Any],
+    shape: InputShape,
+    *,
+    filters_dir: str | Path,
+    input_label: str = "0:v",
+    where: str = WHERE,
+    colour_names: Collection[str] | None = None,
+) -> RenderedGraph:
     """Render the whole composition graph for ``params`` (the video section) and ``shape``.
 
     Raises :class:`DreamreelError` naming the params key for anything that would make a
     wrong or failing graph: an unknown graph, a non-square input for a graph that needs
     one, a missing font, a title window or fades outside the video, a boomerang longer
-    than half of it.
+    than half of it, a colour name ffmpeg does not know (when ``colour_names``, ffmpeg's
+    list, is given), a font file that is not a font.
+
+    ``where`` names the section in messages: ``"<the user's params file>: video"``.
     """
     filters_dir = Path(filters_dir)
+    if colour_names is not None:
+        check_colours(params, colour_names, where=where)
     if not filters_dir.is_dir():
         raise DreamreelError(str(filters_dir), "filter template folder not found", "pass the repository's filters/ folder")
     name = str(params["graph"])
     known = graph_names(filters_dir)
     if name not in known:
-        raise DreamreelError(f"{WHERE}.graph", f"unknown graph {name!r}", f"use one of: {', '.join(known)} (files in {filters_dir}/)")
+        raise DreamreelError(f"{where}.graph", f"unknown graph {name!r}", f"use one of: {', '.join(known)} (files in {filters_dir}/)")
     body = load_template(filters_dir, name)
 
     if shape.frames < 1:
-        raise DreamreelError(f"{WHERE} (input video)", "the input video has no frames", "rebuild build/gan/frames.mkv")
+        raise DreamreelError(f"{where} (input video)", "the input video has no frames", "rebuild build/gan/frames.mkv")
     if shape.width < MIN_EDGE_PX or shape.height < MIN_EDGE_PX:
-        raise DreamreelError(f"{WHERE}.graph", f"input is {shape.width}x{shape.height}, smaller than {MIN_EDGE_PX} px", "render the GAN frames at 64 px or more")
+        raise DreamreelError(f"{where}.graph", f"input is {shape.width}x{shape.height}, smaller than {MIN_EDGE_PX} px", "render the GAN frames at 64 px or more")
     if "square" in body.requires and shape.width != shape.height:
-        raise DreamreelError(f"{WHERE}.graph", f"{name} needs a square input, got {shape.width}x{shape.height}", "render square GAN frames, or use graph: fit-1080p")
+        raise DreamreelError(f"{where}.graph", f"{name} needs a square input, got {shape.width}x{shape.height}", "render square GAN frames, or use graph: fit-1080p")
 
     duration = shape.duration_s
     pix_fmt = "yuv420p10le" if params["ten_bit"] else "yuv420p"
@@ -258,7 +322,7 @@ def render(params: Mapping[str, Any], shape: InputShape, *, filters_dir: str | P
     boomerang_frames = round(params["boomerang_s"] * shape.fps)
     if params["boomerang_s"] > 0:
         if boomerang_frames < 2 or 2 * boomerang_frames > shape.frames:
-            raise DreamreelError(f"{WHERE}.boomerang_s", f"{params['boomerang_s']:g} s is {boomerang_frames} frames; it needs 2 to {shape.frames // 2} (half of the {duration:.3f} s video)", "shorten it, or 0 for none")
+            raise DreamreelError(f"{where}.boomerang_s", f"{params['boomerang_s']:g} s is {boomerang_frames} frames; it needs 2 to {shape.frames // 2} (half of the {duration:.3f} s video)", "shorten it, or 0 for none")
         keep = shape.frames - boomerang_frames
         stages.append(("boomerang", {"keep_frames": keep, "reverse_start": keep - boomerang_frames}))
 
@@ -268,14 +332,14 @@ def render(params: Mapping[str, Any], shape: InputShape, *, filters_dir: str | P
     if title and title["text"].strip():
         text = title["text"].strip()
         if any(ord(char) < 32 or ord(char) == 127 for char in text):
-            raise DreamreelError(f"{WHERE}.title.text", "contains a control character (newline or tab)", "write the title on one line")
+            raise DreamreelError(f"{where}.title.text", "contains a control character (newline or tab)", "write the title on one line")
         start = float(title["start_s"])
         end = float(title["end_s"]) if title["end_s"] is not None else duration
-        _check_window(f"{WHERE}.title", start, end, duration)
+        _check_window(f"{where}.title", start, end, duration)
         fade = float(title["fade_s"])
         if 2 * fade > end - start + 1e-9:
-            raise DreamreelError(f"{WHERE}.title.fade_s", f"{fade:g} s in and out does not fit the {end - start:g} s window", f"use at most {(end - start) / 2:g} s")
-        font = resolve_font(title["font"])
+            raise DreamreelError(f"{where}.title.fade_s", f"{fade:g} s in and out does not fit the {end - start:g} s window", f"use at most {(end - start) / 2:g} s")
+        font = resolve_font(title["font"], where=f"{where}.title.font")
         x, y = _title_xy(title["position"], title["margin_px"])
         if fade > 0:
             alpha = f"min(1,max(0,min((t-{number(start)})/{number(fade)},({number(end)}-t)/{number(fade)})))"
@@ -302,7 +366,7 @@ def render(params: Mapping[str, Any], shape: InputShape, *, filters_dir: str | P
     fade_in, fade_out = float(params["fade_in_s"]), float(params["fade_out_s"])
     if fade_in + fade_out > duration + 1e-9:
         key = "fade_out_s" if fade_out >= fade_in else "fade_in_s"
-        raise DreamreelError(f"{WHERE}.{key}", f"fades of {fade_in:g} s in and {fade_out:g} s out are longer than the {duration:.3f} s video", "shorten them")
+        raise DreamreelError(f"{where}.{key}", f"fades of {fade_in:g} s in and {fade_out:g} s out are longer than the {duration:.3f} s video", "shorten them")
     if fade_in > 0:
         stages.append(("fade-in", {"duration_s": number(fade_in)}))
     if fade_out > 0:

@@ -82,8 +82,8 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_compute(options: ComputeOptions) -> tuple[str, str]:
-    """The concrete (device, precision) for ``options`` on this machine."""
+def resolve_compute(options: ComputeOptions, *, where: str = "params.yaml: gan") -> tuple[str, str]:
+    """The concrete (device, precision) for ``options`` on this machine; ``where`` names the gan section in messages."""
     import torch
 
     from dreamreel.core.errors import DreamreelError
@@ -92,12 +92,12 @@ def resolve_compute(options: ComputeOptions) -> tuple[str, str]:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():
-        raise DreamreelError("params: gan.device", "cuda was asked for but no CUDA device is available", "set gan.device: auto or cpu")
+        raise DreamreelError(f"{where}.device", "cuda was asked for but no CUDA device is available", "set gan.device: auto or cpu")
     precision = options.precision
     if precision == "auto":
         precision = "fp16" if device == "cuda" else ("bf16" if cpu_has_bf16() else "fp32")
     if precision == "fp16" and device == "cpu":
-        raise DreamreelError("params: gan.precision", "fp16 is for CUDA; CPUs compute it slowly or not at all", "use bf16 or fp32 on the CPU")
+        raise DreamreelError(f"{where}.precision", "fp16 is for CUDA; CPUs compute it slowly or not at all", "use bf16 or fp32 on the CPU")
     return device, precision
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamreel.core.errors import DreamreelError
+from dreamreel.core.errors import DreamreelError, first_sentence
 from dreamreel.gan.models.base import ComputeOptions, resolve_compute, set_threads, to_uint8_frames
 
 # Bump when the fused forward pass changes pixels: it is part of every segment's cache key.
@@ -76,7 +76,7 @@ def _cached_file(url: str, folder: Path) -> Path | None:
     return candidates[-1] if candidates else None
 
 
-def resolve_weights(name: str, *, weights: str | None, allow_download: bool = False, timeout_s: float = 30.0, where: str = "params: gan.weights") -> WeightsSource:
+def resolve_weights(name: str, *, weights: str | None, allow_download: bool = False, timeout_s: float = 30.0, where: str = "params.yaml: gan.weights") -> WeightsSource:
     """Find config.json and pytorch_model.bin for ``name`` without any unasked network access.
 
     Raises
@@ -155,13 +155,17 @@ def _checkpoint_keys(path: Path, *, where: str) -> set[str]:
         except RuntimeError:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - a corrupt or foreign file is a user problem
-        raise DreamreelError(f"{where} ({path})", f"not a readable weights file ({type(error).__name__}: {str(error)[:160]})", "download it again") from None
+        raise DreamreelError(
+            f"{where} ({path})",
+            f"not a readable weights file, truncated or damaged ({first_sentence(error)})",
+            "download it again (an interrupted download leaves a file like this), or set gan.weights: null to use the cache",
+        ) from None
     if not isinstance(state, dict):
         raise DreamreelError(f"{where} ({path})", "does not hold a state dict", "use the pytorch_model.bin of pytorch-pretrained-biggan")
     return set(state)
 
 
-def load_strict(source: WeightsSource, *, name: str, where: str = "params: gan.weights"):
+def load_strict(source: WeightsSource, *, name: str, where: str = "params.yaml: gan.weights"):
     """Build the model with the library's ``from_pretrained`` and verify every key.
 
     Returns the model (train mode, as the library leaves it).
@@ -184,7 +188,7 @@ def load_strict(source: WeightsSource, *, name: str, where: str = "params: gan.w
         try:
             model = BigGAN.from_pretrained(staging)
         except RuntimeError as error:
-            raise DreamreelError(f"{where} ({source.weights})", f"weights do not fit the config ({str(error).splitlines()[0][:200]})", "use the config.json that came with these weights") from None
+            raise DreamreelError(f"{where} ({source.weights})", f"weights do not fit the config ({first_sentence(error)})", "use the config.json that came with these weights") from None
     wanted = set(model.state_dict())
     missing, extra = sorted(wanted - present), sorted(present - wanted)
     if missing or extra:
@@ -360,20 +364,23 @@ class BigGANModel:
         Resolved files (see :func:`resolve_weights`).
     compute : ComputeOptions
         Device, precision, memory layout and threads.
+    where : str
+        The params key that named the weights, for messages (``"params.yaml: gan.weights"``).
     """
 
     latent_keys = ("noise", "classes", "truncation")
 
-    def __init__(self, name: str, source: WeightsSource, *, compute: ComputeOptions | None = None):
+    def __init__(self, name: str, source: WeightsSource, *, compute: ComputeOptions | None = None, where: str = "params.yaml: gan.weights"):
         import torch
 
         compute = compute or ComputeOptions()
         self.name = name
         self.size_px = SIZES[name]
         self.source = source
-        self.device, self.precision = resolve_compute(compute)
+        # where names gan.weights; the compute keys sit beside it in the gan section.
+        self.device, self.precision = resolve_compute(compute, where=where.rsplit(".", 1)[0])
         set_threads(compute.threads)
-        model = load_strict(source, name=name)
+        model = load_strict(source, name=name, where=where)
         model.eval()
         fold_spectral_norm(model)
         model.requires_grad_(False)

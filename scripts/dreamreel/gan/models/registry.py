@@ -102,7 +102,7 @@ def _build_biggan(name: str, request: ModelRequest, where: str) -> FrameModel:
     from dreamreel.gan.models.biggan import BigGANModel, resolve_weights
 
     source = resolve_weights(name, weights=request.weights, allow_download=request.allow_download, timeout_s=request.download_timeout_s, where=f"{where}.weights")
-    return BigGANModel(name, source, compute=request.compute)
+    return BigGANModel(name, source, compute=request.compute, where=f"{where}.weights")
 
 
 def _build_stylegan(name: str, request: ModelRequest, where: str) -> FrameModel:
@@ -113,7 +113,9 @@ def _build_stylegan(name: str, request: ModelRequest, where: str) -> FrameModel:
     from dreamreel.gan.stylegan.blend import BlendSpec
 
     blend = BlendSpec.from_params(request.blend, where=f"{where}.blend")
-    return StyleGANModel(request.weights, device=request.compute.device, noise_mode=request.options.get("noise_mode", "const"), blend=blend)
+    # The options are the stylegan section; it sits beside gan in the same params file.
+    stylegan_where = where.rsplit(": ", 1)[0] + ": stylegan" if ": " in where else "params.yaml: stylegan"
+    return StyleGANModel(request.weights, device=request.compute.device, noise_mode=request.options.get("noise_mode", "const"), blend=blend, where=stylegan_where)
 
 
 register("cppn", _build_cppn)
@@ -128,7 +130,7 @@ def announce(message: str) -> None:
     print(f"{bar}\n  {message}\n{bar}", file=sys.stderr, flush=True)
 
 
-def load_model(request: ModelRequest, *, where: str = "params: gan") -> ModelChoice:
+def load_model(request: ModelRequest, *, where: str = "params.yaml: gan") -> ModelChoice:
     """Build the model ``request`` names; resolve ``auto`` (see module doc)."""
     from dreamreel.gan.models.biggan import WeightsUnavailable
 

@@ -38,13 +38,13 @@ class StyleGANModel:
     name = "stylegan"
     latent_keys = ("ws",)
 
-    def __init__(self, weights: str | Path, *, device: str = "auto", noise_mode: str = "const", blend=None):
+    def __init__(self, weights: str | Path, *, device: str = "auto", noise_mode: str = "const", blend=None, where: str = "params.yaml: stylegan"):
         import torch
 
         from dreamreel.gan.stylegan.loader import load_generator
 
         if noise_mode not in ("const", "none"):
-            raise DreamreelError("params.yaml: stylegan.noise_mode", f"unknown noise mode {noise_mode!r}", "use const or none")
+            raise DreamreelError(f"{where}.noise_mode", f"unknown noise mode {noise_mode!r}", "use const or none")
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
@@ -92,22 +92,25 @@ class StyleGANModel:
             return to_uint8(images).cpu().numpy()
 
 
-def stylegan_walk(features: Mapping[str, Any], *, weights, params: Mapping[str, Any], where: str = "features.npz") -> dict[str, np.ndarray]:
+def stylegan_walk(features: Mapping[str, Any], *, weights, params: Mapping[str, Any], where: str = "features.npz",
+                  params_where: str = "params.yaml: stylegan") -> dict[str, np.ndarray]:
     """latents.npz for a StyleGAN model: ``ws`` (N, num_ws, w_dim), for StyleGAN3 ``transform`` (N, 3, 3), and the exact frame rate.
+
+    ``where`` names the features file in messages, ``params_where`` the stylegan section.
 
     The generator is loaded on the CPU (its mapping network is all that is used), so the
     same features, params and model file give byte-identical ws on every machine.
     """
     fps_num, fps_den = int(features["fps_num"]), int(features["fps_den"])
-    model = StyleGANModel(weights, device="cpu", noise_mode=params["noise_mode"])
+    model = StyleGANModel(weights, device="cpu", noise_mode=params["noise_mode"], where=params_where)
     inputs = mapping_inputs(features)
-    ws = stylegan_ws(inputs, generator=model.generator, params=params, fps=fps_num / fps_den, where=where)
+    ws = stylegan_ws(inputs, generator=model.generator, params=params, fps=fps_num / fps_den, where=where, params_where=params_where)
     walk = {"ws": ws, "fps_num": np.int64(fps_num), "fps_den": np.int64(fps_den)}
     if model.is_stylegan3:
         walk["transform"] = input_transforms(inputs, params=params, fps=fps_num / fps_den, img_resolution=model.size_px, where=where)
     else:
         moving = [key for key in INPUT_MOTION_KEYS if params[key]]
         if moving:
-            raise DreamreelError(f"params.yaml: stylegan.{moving[0]}", "moves a StyleGAN3 model's input; this model is StyleGAN2",
+            raise DreamreelError(f"{params_where}.{moving[0]}", "moves a StyleGAN3 model's input; this model is StyleGAN2",
                                  "set it to 0, or use a StyleGAN3 model")
     return walk

@@ -147,7 +147,7 @@ def _check_params(params: Mapping[str, Any], where: str) -> None:
     if missing:
         raise DreamreelError(where, f"stylegan parameters lack {', '.join(missing)}", "pass the stylegan section written by scripts/params.py")
     if params["middle_max_px"] <= params["coarse_max_px"]:
-        raise DreamreelError("params.yaml: stylegan.middle_max_px", "must be larger than coarse_max_px",
+        raise DreamreelError(f"{where}.middle_max_px", "must be larger than coarse_max_px",
                              "e.g. coarse_max_px: 8, middle_max_px: 32")
 
 
@@ -181,7 +181,7 @@ def seeded_latents(generator, *, seed: int, class_index: int | None, where: str 
 
 
 def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, Any], fps: float,
-                where: str = "features.npz") -> np.ndarray:
+                where: str = "features.npz", params_where: str = "params.yaml: stylegan") -> np.ndarray:
     """Map per-frame audio features to StyleGAN ws.
 
     Parameters
@@ -198,17 +198,19 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
         Video frame rate the features are sampled at (frames per second).
     where : str
         Name of the features file, for error messages.
+    params_where : str
+        The stylegan section as messages name it (``"<the user's params file>: stylegan"``).
 
     Returns
     -------
     ndarray, float32, shape (N, num_ws, w_dim)
         The ws for ``latents.npz``; frame k is at k / fps seconds.
     """
-    _check_params(params, "params: stylegan")
+    _check_params(params, params_where)
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
     frames = validate_features(features, where=where)
-    anchors, directions = seeded_latents(generator, seed=params["seed"], class_index=params["class_index"])
+    anchors, directions = seeded_latents(generator, seed=params["seed"], class_index=params["class_index"], where=params_where)
     w_avg = generator.mapping.w_avg.double().cpu().numpy()
 
     weights = np.asarray(features["chroma"], dtype=np.float64) ** params["chroma_sharpness"]
