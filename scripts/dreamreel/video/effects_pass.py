@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from dreamreel.core import processes
 from dreamreel.core.atomic import atomic_path
 from dreamreel.core.errors import DreamreelError
 from dreamreel.core.ffmpeg_tools import FFmpeg, FFmpegError, VideoInfo, probe_video, stderr_tail
@@ -81,9 +82,11 @@ def run_effects(source: str | Path, output: str | Path, entries: Sequence[Mappin
     frame_bytes = info.width * info.height * 3
     per_block = block_frames(info.width, info.height)
     with atomic_path(output) as temporary, tempfile.TemporaryFile() as decode_log, tempfile.TemporaryFile() as encode_log:
-        decoder = subprocess.Popen(decode_command(tool, source), stdout=subprocess.PIPE, stderr=decode_log)
-        encoder = subprocess.Popen(encode_command(tool, temporary, info=info, tags_from=source), stdin=subprocess.PIPE,
-                                   stdout=subprocess.DEVNULL, stderr=encode_log)
+        # Both ffmpegs die with this stage (processes.spawn), so a killed pass leaves no
+        # encoder finishing a temporary file nobody will rename.
+        decoder = processes.spawn(decode_command(tool, source), stdout=subprocess.PIPE, stderr=decode_log)
+        encoder = processes.spawn(encode_command(tool, temporary, info=info, tags_from=source), stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=encode_log)
         try:
             done = 0
             while True:
@@ -107,7 +110,9 @@ def run_effects(source: str | Path, output: str | Path, entries: Sequence[Mappin
             for status, log, what in ((decoded, decode_log, "decoding"), (encoded, encode_log, "encoding")):
                 if status != 0:
                     log.seek(0)
-                    message = stderr_tail(log.read().decode("utf-8", "replace"))
+                    stderr = log.read().decode("utf-8", "replace")
+                    processes.raise_if_stopped(status, stderr, signal_exit=processes.FFMPEG_SIGNAL_EXIT)
+                    message = stderr_tail(stderr)
                     raise FFmpegError(str(output), f"ffmpeg failed {what} (exit {status}): {message}", f"check {source} and the free disk space")
             if done != info.frames:
                 raise DreamreelError(str(source), f"decoded {done} frames, not the {info.frames} it declares", "rebuild it (make gan)")
