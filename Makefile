@@ -284,8 +284,33 @@ draft: $(PIECE_DIR)/gan/draft.mkv
 # ---- Video --------------------------------------------------------------------------------
 VIDEO_FILTERS := $(wildcard $(ROOT)filters/*.txt)
 
-## build/<piece>/video/picture.mkv: the square GAN video composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
-$(PIECE_DIR)/video/picture.mkv: $(PIECE_DIR)/gan/frames.mkv $(PARAMS_DIR)/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(DEPS_compose) | $(PIECE_DIR)/video/
+# effects.mk sets EFFECTS when effects.chain lists effects, EFFECTS_CLOCK when one of them
+# follows beats or bars. With no effects there is no effects pass at all: compose reads the
+# GAN frames, and the effects section is left out of the video's params hash.
+# It is remade after every params split (a plain prerequisite, not order-only), which also
+# makes Make re-read all its makefiles then: GNU Make 4.3 does not notice that params.mk
+# changed when the first makefile it updates (score/parts.mk) waits for it order-only.
+EFFECTS ?=
+EFFECTS_CLOCK ?=
+ifeq ($(DRY_RUN),)
+$(call placeholder,$(PARAMS_DIR)/effects.mk)
+include $(PARAMS_DIR)/effects.mk
+## build/<piece>/params/effects.mk: whether the effects pass runs (EFFECTS, EFFECTS_CLOCK; params: effects.chain)
+$(PARAMS_DIR)/effects.mk: $(PARAMS_DIR)/params.mk $(PARAMS_DIR)/effects.json $(DEPS_effects_plan)
+	$(PY) $(ROOT)scripts/effects_plan.py $(word 2,$^) $@ --params-name $(call shell_word,$(PARAMS))
+else
+-include $(PARAMS_DIR)/effects.mk
+endif
+EFFECTS_CLOCK_INPUT := $(if $(EFFECTS_CLOCK),$(if $(SONG_FILE),$(PIECE_DIR)/mix/master.wav,$(PIECE_DIR)/score/score.json))
+PICTURE_SOURCE := $(if $(EFFECTS),$(PIECE_DIR)/video/effects.mkv,$(PIECE_DIR)/gan/frames.mkv)
+
+## build/<piece>/video/effects.{mkv,npz}: the GAN frames with effects keyed to the music, lossless; each effect's value per frame (params: effects)
+$(PIECE_DIR)/video/effects.mkv $(PIECE_DIR)/video/effects.npz &: $(PIECE_DIR)/gan/frames.mkv $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/effects.json $(EFFECTS_CLOCK_INPUT) $(DEPS_effects) | $(PIECE_DIR)/video/
+	$(PY) $(ROOT)scripts/effects.py $< $(word 2,$^) $(PIECE_DIR)/video/effects.mkv --table $(PIECE_DIR)/video/effects.npz --params $(word 3,$^) $(if $(EFFECTS_CLOCK_INPUT),$(if $(SONG_FILE),--song,--score) $(EFFECTS_CLOCK_INPUT)) --params-name $(call shell_word,$(PARAMS))
+
+## build/<piece>/video/picture.mkv: the square GAN video (or its effects.mkv) composed to 1920x1080 in one ffmpeg pass (graph.txt beside it)
+# effects.json is a prerequisite even without effects: emptying the chain must recompose.
+$(PIECE_DIR)/video/picture.mkv: $(PICTURE_SOURCE) $(PARAMS_DIR)/video.json $(VIDEO_FILTERS) $(TITLE_FONT) $(PARAMS_DIR)/effects.json $(DEPS_compose) | $(PIECE_DIR)/video/
 	$(PY) $(ROOT)scripts/compose.py $< $@ --params $(word 2,$^) --filters $(ROOT)filters --params-name $(call shell_word,$(PARAMS))
 
 # The finished files in out/ are written under a temporary name and renamed when whole, so
@@ -296,13 +321,15 @@ $(PIECE_DIR)/video/picture.mkv: $(PIECE_DIR)/gan/frames.mkv $(PARAMS_DIR)/video.
 
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
 $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/mix/master.wav $(PARAMS_DIR)/mux.json $(PARAMS_DIR)/piece.json $(DEPS_mux) | $(OUT)/
-	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(filter-out %/cache.json %/source.json,$(wildcard $(PARAMS_DIR)/*.json)) --params-name $(call shell_word,$(PARAMS))
+	$(PY) $(ROOT)scripts/mux.py $< $(word 2,$^) --mp4 $(OUT)/$(PIECE).mp4 --mkv $(OUT)/$(PIECE).mkv --params $(word 3,$^) --piece $(word 4,$^) --hash $(filter-out %/cache.json %/source.json $(if $(EFFECTS),,%/effects.json),$(wildcard $(PARAMS_DIR)/*.json)) --params-name $(call shell_word,$(PARAMS))
 
 ## out/<piece>-{preview,features}.png: frames at the strongest onsets and section changes; feature plots
 # With a score, the plots get its barlines.
 SCORE_BARS := $(if $(SONG_FILE),,$(PIECE_DIR)/score/score.json)
-$(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/gan/features.npz $(PIECE_DIR)/gan/latents.npz $(SCORE_BARS) $(DEPS_preview) | $(OUT)/
-	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)' $(if $(SCORE_BARS),--score $(SCORE_BARS))
+# With effects, the plots get each effect's value over time.
+EFFECTS_TABLE := $(if $(EFFECTS),$(PIECE_DIR)/video/effects.npz)
+$(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/gan/features.npz $(PIECE_DIR)/gan/latents.npz $(SCORE_BARS) $(EFFECTS_TABLE) $(DEPS_preview) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)' $(if $(SCORE_BARS),--score $(SCORE_BARS)) $(if $(EFFECTS_TABLE),--effects $(EFFECTS_TABLE))
 
 ## video: the finished music video, out/<piece>.mp4 (and .mkv)
 video: $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv

@@ -6,7 +6,8 @@ Output:  latents.npz with noise (N, 128), classes (N, 1000), truncation (N,), fl
          The same inputs and params give a byte-identical file.
          For gan.model: stylegan, ws (N, num_ws, w_dim) from the stylegan mapping instead,
          and for a StyleGAN3 model one input transform (N, 3, 3) per frame (stylegan.input_*).
-Params:  model.json (gan.model, gan.weights), stylegan.* for StyleGAN; latents.seed, latents.truncation, latents.motion_*, latents.pulse_*, latents.class_*.
+         With video.loop (model.json's loop) the walk returns to its first frame at the end.
+Params:  model.json (gan.model, gan.weights, video.loop), stylegan.* for StyleGAN; latents.seed, latents.truncation, latents.motion_*, latents.pulse_*, latents.class_*.
 """
 
 from __future__ import annotations
@@ -45,12 +46,19 @@ def main(argv=None) -> int:
             raise DreamreelError(f"{args.params_name}: gan.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
         params, where = load_section(args.stylegan, "stylegan", params_name=args.params_name, schema=STYLEGAN)
         walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features, params_where=where)
+        if model.get("loop"):
+            walk = latents.close_loop(walk)
         save_npz(args.output, walk)
         print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
         return 0
     params, where = load_section(args.params, "latents", params_name=args.params_name, schema=LATENTS)
-    # noise and classes are computed block by block as the file is written.
-    walk = latents.walk_members(features, params=params, where=where)
+    if model.get("loop"):
+        # A loop bends the whole walk back toward its start, so it is built whole first
+        # (loops are short clips, for social platforms and VJ sets).
+        walk = latents.close_loop(latents.make_walk(features, params=params, where=where))
+    else:
+        # noise and classes are computed block by block as the file is written.
+        walk = latents.walk_members(features, params=params, where=where)
     save_npz(args.output, walk)
     print(f"latents: {walk['noise'].shape[0]} frames, classes {walk['class_indices'].tolist()} -> {args.output}", file=sys.stderr)
     return 0

@@ -4,15 +4,16 @@ Inputs:  PARAMS (params.yaml, or any params file), and optionally --song or --sc
          source the user named on the command line (SONG=... make), which replaces the
          params file's own piece.score / piece.song
 Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every part named in
-         the params file, merged over part_defaults); OUT_DIR/model.json (gan.model and
-         gan.weights: what the latent walk is for); OUT_DIR/source.json (which score or song
+         the params file, merged over part_defaults); OUT_DIR/model.json (gan.model,
+         gan.weights and video.loop: what the latent walk is for); OUT_DIR/source.json (which score or song
          this piece is: switching source rebuilds even when the new file is older);
          OUT_DIR/cache.json (gan.cache_limit_mb, which changes no frame); a link to the
          source under OUT_DIR/../source/, named without spaces so Make can track it; and
          the makefile fragment MAKEFILE: PIECE, SCORE_FILE/SCORE_PATH or SONG_FILE/SONG_PATH
          (the link, and the path the user wrote, for messages), SOUNDFONT, GAN_MODEL,
-         GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), TITLE_FONT (a title font file) and
-         ANALYSIS_SOURCE. JSON files are
+         GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), TITLE_FONT (a title font file),
+         ANALYSIS_SOURCE, and EFFECTS and EFFECTS_CLOCK (whether effects.chain lists
+         effects, and beat or bar signals). JSON files are
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
 Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
@@ -36,7 +37,7 @@ from dreamreel.core.atomic import replace_if_changed, replace_link_if_changed, w
 from dreamreel.core.errors import DreamreelError, run_cli
 from dreamreel.core.ffmpeg_tools import media_title
 from dreamreel.core.makefile import make_text, make_value, required_file_rule
-from dreamreel.video.sections import font_is_file
+from dreamreel.video.sections import MUSICAL_SIGNALS, font_is_file
 
 
 def _relative_to_cwd(params_path: Path, value: str | None) -> str:
@@ -119,6 +120,16 @@ def main(argv=None) -> int:
     if title and title["text"].strip() and font_is_file(title["font"]):
         title_font = tracked("video.title.font", title["font"], "font file", "put the font in media/ and give its path, or name an installed family such as 'DejaVu Sans'")
         sections["video"] = dict(sections["video"], title=dict(title, font=title_font))
+    video = sections["video"]
+    if video["loop"]:
+        for key in ("fade_in_s", "fade_out_s", "boomerang_s"):
+            if video[key] > 0:
+                raise DreamreelError(f"{args.params}: video.{key}", f"a looping video (video.loop: true) cannot have {key} {video[key]:g}: the loop's cut would show it", f"set {key}: 0")
+    # video.loop bends the latent walk: it goes to model.json (what the walk is for), only
+    # when true, and not to video.json, which compose reads. Editing it re-walks and
+    # re-renders; a piece without a loop keeps the very files (and params hash) it had.
+    loop = video["loop"]
+    sections["video"] = {key: value for key, value in video.items() if key != "loop"}
     weights = sections["gan"]["weights"]
     if weights:
         if sections["gan"]["model"] == "stylegan":  # a StyleGAN file is a prerequisite of the walk
@@ -148,6 +159,10 @@ def main(argv=None) -> int:
         f"TITLE_FONT := {make_value(f'{args.params}: video.title.font', title_font)}",
         f"GAN_BLEND_WITH := {make_value(f'{args.params}: gan.blend.with', blend_with)}",
         f"ANALYSIS_SOURCE := {sections['features']['source']}",
+        # The effects pass exists only when the chain lists effects; EFFECTS_CLOCK says that
+        # one of them follows beats or bars, so the score (or the song's master) feeds it.
+        f"EFFECTS := {'yes' if sections['effects']['chain'] else ''}",
+        f"EFFECTS_CLOCK := {'yes' if any(entry['by'] in MUSICAL_SIGNALS for entry in sections['effects']['chain']) else ''}",
         *rules,
     ]
     cache = {"cache_limit_mb": sections["gan"]["cache_limit_mb"]}
@@ -156,6 +171,8 @@ def main(argv=None) -> int:
         replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
     replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))
     model = {"model": sections["gan"]["model"], "weights": sections["gan"]["weights"]}
+    if loop:
+        model["loop"] = True
     replace_if_changed(args.out_dir / "model.json", params_lib.canonical_json(model))
     replace_if_changed(args.out_dir / "cache.json", params_lib.canonical_json(cache))
     replace_if_changed(args.out_dir / "source.json", params_lib.canonical_json({"kind": kind, "path": os.path.abspath(source)}))

@@ -3,8 +3,10 @@
 Inputs:  a composed video (build/video/picture.mkv or out/<piece>.mp4),
          build/gan/features.npz (onset, rms, chroma, fps_num, fps_den; optional bands,
          beat_times_s, bar_times_s), build/gan/latents.npz (latent arrays, frame axis first).
-Outputs: --sheet PNG: frames at the strongest onsets and section changes, with times;
-         --plots PNG: bands/chroma, loudness and onsets, latent motion, bar lines.
+Outputs: --sheet PNG: frames at the strongest onsets and section changes, with times (and
+         with --effects, each effect on the timeline and the effects on in each frame);
+         --plots PNG: bands/chroma, loudness and onsets, latent motion, bar lines, and with
+         --effects build/video/effects.npz each effect's value over time.
 Params:  none from params.yaml (--count frames, --title text are plain options).
 """
 
@@ -32,6 +34,7 @@ def main(argv=None) -> int:
     parser.add_argument("--margin-s", type=float, default=2.0, help="pick no frame this close to either end, where the picture fades (default 2)")
     parser.add_argument("--title", default="", help="heading of both images (default: the video's file name)")
     parser.add_argument("--score", type=Path, help="build/score/score.json: draw its barlines on the plots")
+    parser.add_argument("--effects", type=Path, help="build/video/effects.npz: plot each effect's value over time")
     parser.add_argument("--ffmpeg", help="ffmpeg binary (default: $FFMPEG, else ffmpeg on PATH)")
     args = parser.parse_args(argv)
 
@@ -55,6 +58,14 @@ def main(argv=None) -> int:
         raise DreamreelError(str(args.latents), "file not found", "build it first (make gan)")
     with np.load(args.latents) as data:
         motion = latent_motion({key: data[key] for key in data.files})
+    effects = None
+    if args.effects is not None:
+        if not args.effects.is_file():
+            raise DreamreelError(str(args.effects), "file not found", "build it first (make video)")
+        with np.load(args.effects) as data:
+            if "values" not in data.files or "labels" not in data.files:
+                raise DreamreelError(str(args.effects), "has no values and labels arrays", "rebuild it (make video)")
+            effects = {str(label): np.asarray(row, np.float64) for label, row in zip(data["labels"], data["values"])}
     tool = find_ffmpeg(args.ffmpeg)
     info = probe_video(tool, args.video)
     if info.fps != features.fps:
@@ -63,8 +74,8 @@ def main(argv=None) -> int:
     moments = [m for m in significant_moments(features, count=args.count, margin_s=args.margin_s) if m.frame < info.frames]
     with tempfile.TemporaryDirectory(prefix="dreamreel-preview-") as scratch:
         thumbnails = [grab_frame(tool, args.video, frame=m.frame, fps=info.fps, width_px=THUMB_W, height_px=THUMB_H, scratch=Path(scratch)) for m in moments]
-    contact_sheet(moments, thumbnails, features, args.sheet, title=f"{title} — {len(moments)} moments")
-    feature_plots(features, motion, args.plots, title=f"{title} — features and latent motion")
+    contact_sheet(moments, thumbnails, features, args.sheet, title=f"{title} — {len(moments)} moments", effects=effects)
+    feature_plots(features, motion, args.plots, title=f"{title} — features and latent motion", effects=effects)
     print(f"preview: {args.sheet} ({len(moments)} frames), {args.plots}")
     return 0
 

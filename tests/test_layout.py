@@ -130,3 +130,9 @@ def test_each_stage_package_says_what_it_holds_and_which_make_rules_use_it(stage
 @pytest.mark.parametrize("stage", STAGES)
 def test_the_tests_folder_mirrors_the_packages(stage):
     assert list((ROOT / "tests" / stage).glob("test_*.py")), f"tests/{stage}/ has no tests"
+
+
+def test_test_file_names_are_unique_across_the_mirrored_folders():
+    """pytest imports test files by their base name (the folders are not packages)."""
+    names = [path.name for path in (ROOT / "tests").rglob("*.py") if path.name != "conftest.py"]
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []

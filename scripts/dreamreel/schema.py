@@ -19,7 +19,7 @@ from dreamreel.audio.sections import MIX, PART, STEMS
 from dreamreel.core.errors import DreamreelError
 from dreamreel.core.params import Field, Section, _suggest, load_yaml, validate_section
 from dreamreel.gan.sections import FEATURES, GAN, LATENTS, STYLEGAN
-from dreamreel.video.sections import MUX, VIDEO
+from dreamreel.video.sections import EFFECTS, MUX, VIDEO
 
 PIECE = Section(
     {
@@ -41,6 +41,7 @@ SCHEMA: dict[str, Section] = {
     "latents": LATENTS,
     "gan": GAN,
     "stylegan": STYLEGAN,
+    "effects": EFFECTS,
     "video": VIDEO,
     "mux": MUX,
 }

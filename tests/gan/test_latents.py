@@ -182,3 +182,68 @@ def test_latents_memory_does_not_grow_with_the_song(tmp_path):
     short, long = latents_peak_rss_mb(tmp_path, 2_000), latents_peak_rss_mb(tmp_path, 24_000)
     # What is held per frame is the features and class weights: about 0.3 kB a frame.
     assert long < short + 25.0, (short, long)
+
+
+def _steps(array: np.ndarray) -> np.ndarray:
+    flat = array.reshape(len(array), -1).astype(np.float64)
+    return np.linalg.norm(np.diff(flat, axis=0), axis=1)
+
+
+def _cut(array: np.ndarray) -> float:
+    """The jump from the last frame back to the first, as the looping video shows it."""
+    flat = array.reshape(len(array), -1).astype(np.float64)
+    return float(np.linalg.norm(flat[0] - flat[-1]))
+
+
+def test_a_closed_loop_cuts_from_the_last_frame_to_the_first_like_an_ordinary_step():
+    from dreamreel.gan.latents import close_loop
+
+    walk = make_walk(features(600), params=params())
+    looped = close_loop(walk)
+    for key in ("noise", "classes"):
+        typical = float(np.median(_steps(walk[key])))
+        assert _cut(walk[key]) > 5 * typical  # an open walk jumps at the cut ...
+        assert _cut(looped[key]) <= 1.5 * max(typical, float(_steps(looped[key])[-1]))  # ... a closed one does not
+        assert looped[key].dtype == walk[key].dtype and looped[key].shape == walk[key].shape
+        np.testing.assert_array_equal(looped[key][0], walk[key][0])
+    # The bend is spread thinly: no step of the loop is much larger than the walk's own.
+    assert _steps(looped["noise"]).max() <= _steps(walk["noise"]).max() + _cut(walk["noise"]) / 600 + 1e-6
+    np.testing.assert_array_equal(looped["truncation"], walk["truncation"])
+
+
+def test_the_cut_of_a_closed_loop_is_the_last_step_plus_an_nth_of_the_gap():
+    from dreamreel.gan.latents import close_loop
+
+    rng = np.random.default_rng(3)
+    walk = {"noise": np.cumsum(rng.normal(size=(50, 4)), axis=0)}
+    looped = close_loop(walk)["noise"]
+    a = walk["noise"]
+    gap = a[0] - (2 * a[-1] - a[-2])
+    np.testing.assert_allclose(looped[0] - looped[-1], (a[-1] - a[-2]) + gap / 50, atol=1e-12)
+    # Every other step moves by the same extra gap / N.
+    np.testing.assert_allclose(np.diff(looped, axis=0) - np.diff(a, axis=0), np.tile(gap / 50, (49, 1)), atol=1e-12)
+
+
+def test_a_stylegan3_transform_loop_closes_the_turn_modulo_a_whole_turn_and_stays_a_rotation():
+    from dreamreel.gan.latents import close_loop
+
+    frames = 90
+    angle = np.deg2rad(400.0) * np.arange(frames) / frames + 0.3 * np.sin(np.arange(frames) / 7.0)
+    shift = np.stack([np.linspace(0, 0.2, frames), 0.05 * np.sin(np.arange(frames) / 5.0)], axis=1)
+    matrix = np.zeros((frames, 3, 3))
+    matrix[:, 0, 0], matrix[:, 0, 1], matrix[:, 1, 0], matrix[:, 1, 1] = np.cos(angle), np.sin(angle), -np.sin(angle), np.cos(angle)
+    matrix[:, :2, 2], matrix[:, 2, 2] = shift, 1.0
+    closed = close_loop({"transform": matrix.astype(np.float32)})["transform"].astype(np.float64)
+    # Still rotations: orthonormal 2x2 parts.
+    rotation = closed[:, :2, :2]
+    np.testing.assert_allclose(np.einsum("nij,nkj->nik", rotation, rotation), np.tile(np.eye(2), (frames, 1, 1)), atol=1e-5)
+    turned = np.unwrap(np.arctan2(closed[:, 0, 1], closed[:, 0, 0]))
+    steps = np.diff(turned)
+    # The cut back to the first frame turns (modulo a whole turn) by the last step plus at
+    # most half a turn / N, not by the 40 degrees the open walk is off.
+    cut = (turned[0] - turned[-1] + np.pi) % (2 * np.pi) - np.pi
+    assert abs(cut - steps[-1]) <= np.pi / frames + 1e-5
+    assert abs(cut) < np.deg2rad(10)
+    # The spin goes on: the loop makes up 40 degrees over the walk, not the whole 400.
+    assert turned[-1] - turned[0] > np.deg2rad(300)
+    np.testing.assert_allclose(closed[0], matrix[0], atol=1e-6)

@@ -54,7 +54,7 @@ def test_editing_the_title_reruns_compose_and_mux_only(piece):
     (piece / "params.yaml").write_text(PARAMS.replace("text: One", "text: Two"))
     result = make(piece, "video")
     after = snapshot(piece)
-    assert scripts_run(result) == ["params.py", "compose.py", "mux.py"]
+    assert scripts_run(result) == ["params.py", "effects_plan.py", "compose.py", "mux.py"]
     untouched = [name for name in before if name.startswith(("gan/", "mix/", "stems/", "fx/"))]
     assert untouched and all(after[name] == before[name] for name in untouched)
     assert "Two" in (piece_dir(piece) / "video/graph.txt").read_text()
@@ -115,7 +115,7 @@ def test_a_mixing_edit_remuxes_without_touching_the_pictures(piece):
     video_mtime_ns = (piece / "out/tiny.mp4").stat().st_mtime_ns
     (piece / "params.yaml").write_text(base.replace("gain_db: 0", "gain_db: -4").replace("-14", "-16"))
     ran = scripts_run(make(piece, "video"))
-    assert ran == ["params.py", "part_params.py", "process_stem.py", "mix.py", "mux.py"]
+    assert ran == ["params.py", "effects_plan.py", "part_params.py", "process_stem.py", "mix.py", "mux.py"]
     pictures = [name for name in before if name.startswith(("gan/", "video/", "stems/"))]
     assert pictures and all(snapshot(piece)[name] == before[name] for name in pictures)
     assert (piece / "out/tiny.mp4").stat().st_mtime_ns != video_mtime_ns

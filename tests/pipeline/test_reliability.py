@@ -115,7 +115,7 @@ def test_touching_a_library_module_reruns_only_the_stages_that_import_it(built):
 def test_editing_the_cache_limit_reruns_nothing_but_the_split(built):
     (built / "params.yaml").write_text(PARAMS.replace("segment_s: 1.0}", "segment_s: 1.0, cache_limit_mb: 100}"))
     try:
-        assert scripts_run(make(built, "video")) == ["params.py"]
+        assert scripts_run(make(built, "video")) == ["params.py", "effects_plan.py"]
         assert '"cache_limit_mb": 100' in (piece_dir(built) / "params/cache.json").read_text()
     finally:
         (built / "params.yaml").write_text(PARAMS)

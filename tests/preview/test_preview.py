@@ -104,3 +104,22 @@ def test_frame_rate_mismatch_is_an_error(piece, tmp_path, capsys):
     assert status == 2
     assert "frame rate" in capsys.readouterr().err
     assert not sheet.exists() and not plots.exists()
+
+
+def test_the_feature_plots_get_a_panel_of_effect_values_and_the_sheet_names_them(piece, tmp_path):
+    """An effects table adds a panel: the plots grow taller and the new strip is not blank."""
+    import matplotlib.image
+
+    frames = 4 * FPS
+    values = np.stack([np.where(np.arange(frames) % FPS == 0, 0.8, 0.0), np.linspace(0, 1, frames) % 0.25 * 4]).astype(np.float32)
+    np.savez(tmp_path / "effects.npz", values=values, labels=np.array(["1: swirl 0.8 by beat", "2: rotate 1 by bar_phase"]), fps_num=FPS, fps_den=1)
+    _, _, plain = run_preview(piece, tmp_path / "plain")
+    sheet, plots = tmp_path / "out" / "demo-preview.png", tmp_path / "out" / "demo-features.png"
+    argv = [str(piece / "picture.mkv"), str(piece / "features.npz"), str(piece / "latents.npz"), "--sheet", str(sheet), "--plots", str(plots),
+            "--count", "4", "--margin-s", "0.25", "--effects", str(tmp_path / "effects.npz")]
+    assert run_cli(preview.main, argv) == 0
+    with_effects, without = matplotlib.image.imread(plots), matplotlib.image.imread(plain)
+    assert with_effects.shape[0] > without.shape[0]
+    assert with_effects[-200:-60].std() > 0.02
+    # The contact sheet names the effects on in each frame: a second title line makes it taller.
+    assert matplotlib.image.imread(sheet).shape[0] > matplotlib.image.imread(tmp_path / "plain" / "demo-preview.png").shape[0]

@@ -30,7 +30,10 @@ class Field:
 
     ``kind`` is one of ``"number"``, ``"int"``, ``"bool"``, ``"str"``, ``"list"``,
     ``"any"``. ``choices`` restricts strings to a set. ``minimum``/``maximum`` bound
-    numbers (inclusive). ``nullable`` admits ``null`` (YAML ``~``).
+    numbers (inclusive). ``nullable`` admits ``null`` (YAML ``~``). ``check`` returns the
+    problem with a valid value's content, or None; it may instead raise a
+    :class:`DreamreelError` whose ``where`` is a suffix of the field's (``"[2].amount"``),
+    to name one entry of a list.
     """
 
     default: Any
@@ -119,7 +122,11 @@ def _check_value(where: str, spec: Field, value: Any) -> Any:
         if not isinstance(value, list):
             raise DreamreelError(where, f"expected a list, got {value!r}", "write it as [a, b, c]")
     if spec.check is not None:
-        problem = spec.check(value)
+        try:
+            problem = spec.check(value)
+        except DreamreelError as error:
+            # A check of a list of entries names the entry and its key itself ("[0].amount").
+            raise DreamreelError(f"{where}{error.where}", error.problem, error.fix) from None
         if problem:
             raise DreamreelError(where, problem, spec.help)
     return value

@@ -31,6 +31,14 @@ change at the end of the song leaves the earlier latents byte-identical.
 The two large members, noise (N, 128) and classes (N, 1000), are produced a block of frames
 at a time as latents.npz is written (:func:`walk_members`); what is held per frame is the
 features and the class weights, a few dozen floats.
+
+Loops (:func:`close_loop`, ``video.loop``).  A walk of any model (noise and classes,
+StyleGAN ws, a StyleGAN3 input transform) can be bent to come back to its start: the gap
+between the frame after the last one (extrapolated) and the first is spread evenly over
+the whole walk, so the cut from the last frame to the first is one ordinary step. Spread
+over a song the bend is slow (4 noise units over 3 minutes is 0.0007 a frame at 30 fps),
+but it is global: with a loop, a change at the end moves every frame. A looped walk is
+built whole before it is bent (loops are short clips).
 """
 
 from __future__ import annotations
@@ -49,6 +57,59 @@ from dreamreel.gan.sections import MAX_CLASSES
 NOISE_DIM = 128
 # Frames per block of the streamed noise and classes: 4 MB of classes at a time.
 WALK_BLOCK_FRAMES = 1024
+
+
+# The per-frame arrays of a walk that a loop bends; the others are constants or diagnostics.
+LOOP_KEYS = ("noise", "classes", "ws")
+
+
+def _closing_ramp(values: np.ndarray, *, wrap: float | None = None) -> np.ndarray:
+    """What to add to ``values`` (N, ...) so they would reach ``values[0]`` at frame N.
+
+    ``wrap`` closes an angle modulo that period, by the shorter way round: a steady spin
+    keeps turning, and the loop only makes up the part of a turn it is off by.
+    """
+    count = values.shape[0]
+    gap = values[0] - (2.0 * values[-1] - values[-2])
+    if wrap is not None:
+        gap = (gap + wrap / 2.0) % wrap - wrap / 2.0
+    return (np.arange(count, dtype=np.float64) / count).reshape(-1, *([1] * (values.ndim - 1))) * gap
+
+
+def _close_transforms(transforms: np.ndarray) -> np.ndarray:
+    """Close a StyleGAN3 input-transform walk, (N, 3, 3) ``[[c, s, x], [-s, c, y], [0, 0, 1]]``.
+
+    Matrices are not blended (half of a turn blended linearly is no rotation): the angle and
+    the shift are closed, the angle modulo a whole turn, and the matrices rebuilt.
+    """
+    matrix = np.asarray(transforms, dtype=np.float64)
+    angle = np.unwrap(np.arctan2(matrix[:, 0, 1], matrix[:, 0, 0]))
+    angle = angle + _closing_ramp(angle, wrap=2.0 * math.pi)
+    shift = matrix[:, :2, 2] + _closing_ramp(matrix[:, :2, 2])
+    closed = np.zeros_like(matrix)
+    closed[:, 0, 0], closed[:, 0, 1], closed[:, 1, 0], closed[:, 1, 1] = np.cos(angle), np.sin(angle), -np.sin(angle), np.cos(angle)
+    closed[:, :2, 2] = shift
+    closed[:, 2, 2] = 1.0
+    return closed
+
+
+def close_loop(walk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The walk bent so that it returns to its first frame after its last one.
+
+    Each array of :data:`LOOP_KEYS`, shape (N, ...), gets ``(k / N) · (a[0] − â[N])`` added
+    to frame k, where â[N] = 2·a[N−1] − a[N−2] is the frame that would follow the last one.
+    The bent walk would reach a[0] exactly at frame N, so the step from its last frame back
+    to its first equals its own last step plus 1/N of the gap. A StyleGAN3 ``transform``
+    is closed in its angle and shift (:func:`_close_transforms`). Other arrays are kept.
+    """
+    result = dict(walk)
+    for key in (*LOOP_KEYS, "transform"):
+        if key not in walk or np.shape(walk[key])[0] < 2:
+            continue
+        array = np.asarray(walk[key], dtype=np.float64)
+        closed = _close_transforms(array) if key == "transform" else array + _closing_ramp(array)
+        result[key] = closed.astype(walk[key].dtype)
+    return result
 
 
 def _per_frame(time_constant_s: float, fps: Fraction) -> float:

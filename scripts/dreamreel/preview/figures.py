@@ -62,17 +62,34 @@ def save_figure(fig, target: str | Path) -> None:
     plt.close(fig)
 
 
-def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], features: Features, target: str | Path, *, title: str, columns: int = 4) -> None:
+EFFECT_PALETTE = ["#ffb347", "#6fd3ff", "#ff6f91", "#b4f06f", "#c99bff", "#f6e27f"]
+
+
+def _effect_names(effects: Mapping[str, np.ndarray], frame: int) -> str:
+    """The effects on at ``frame`` with their values: ``swirl 0.62, hue 0.1``."""
+    parts = []
+    for label, curve in effects.items():
+        value = float(curve[frame]) if frame < len(curve) else 0.0
+        if value != 0.0:
+            # Labels read "<n>: <effect> <amount> by <signal>": the effect's name is the second word.
+            parts.append(f"{label.split()[1]} {value:.2g}")
+    return ", ".join(parts)
+
+
+def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], features: Features, target: str | Path, *, title: str, columns: int = 4,
+                  effects: Mapping[str, np.ndarray] | None = None) -> None:
     """A timeline of loudness and onsets with the chosen moments marked, above a grid of
     their frames, each labelled with its number, time and why it was chosen.
 
-    ``thumbnails`` are (H, W, 3) uint8 RGB, one per moment.
+    ``thumbnails`` are (H, W, 3) uint8 RGB, one per moment. With ``effects`` (label ->
+    value per frame) the timeline also draws each effect (to its own peak) and each frame's
+    label names the effects on in it, with their values.
     """
     plt = _pyplot()
     rows = max(1, math.ceil(len(moments) / columns))
     thumb_h, thumb_w = thumbnails[0].shape[:2] if thumbnails else (270, 480)
     cell_w = 4.0
-    cell_h = cell_w * thumb_h / thumb_w + 0.45
+    cell_h = cell_w * thumb_h / thumb_w + (0.7 if effects else 0.45)  # a second title line names the effects
     timeline_h = 1.6
     fig = plt.figure(figsize=(cell_w * columns, timeline_h + 1.2 + cell_h * rows))
     grid = fig.add_gridspec(rows + 1, columns, height_ratios=[timeline_h] + [cell_h] * rows, hspace=0.25, wspace=0.04, left=0.03, right=0.99, top=1 - 0.95 / fig.get_figheight(), bottom=0.02)
@@ -85,6 +102,9 @@ def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], f
     onset = features.onset / (features.onset.max() + 1e-12)
     timeline.fill_between(times, 0, rms, color=MUTED, alpha=0.45, linewidth=0, label="loudness (RMS)")
     timeline.plot(times, onset, color=ACCENT["onset"], linewidth=0.7, alpha=0.9, label="onset strength")
+    for number, (label, curve) in enumerate((effects or {}).items()):
+        peak = float(np.max(np.abs(curve))) or 1.0
+        timeline.plot(times[: len(curve)], np.abs(np.asarray(curve)) / peak, color=EFFECT_PALETTE[number % len(EFFECT_PALETTE)], linewidth=0.6, linestyle="--", alpha=0.8, label=label)
     _bar_lines([timeline], features)
     for number, moment in enumerate(moments, 1):
         colour = ACCENT[moment.reason]
@@ -94,7 +114,7 @@ def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], f
     timeline.set_yticks([])
     _time_axis(timeline, duration)
     timeline.set_xlabel("time (s)" if duration <= 60 else "time (m:ss)", fontsize=9)
-    timeline.legend(loc="lower right", bbox_to_anchor=(1.0, 1.12), fontsize=9, frameon=False, ncols=2)
+    timeline.legend(loc="lower right", bbox_to_anchor=(1.0, 1.12), fontsize=9, frameon=False, ncols=2 + len(effects or {}))
     for spine in ("top", "right", "left"):
         timeline.spines[spine].set_visible(False)
 
@@ -106,19 +126,24 @@ def contact_sheet(moments: Sequence[Moment], thumbnails: Sequence[np.ndarray], f
         for spine in ax.spines.values():
             spine.set_edgecolor(ACCENT[moment.reason])
             spine.set_linewidth(2)
-        ax.set_title(f"{index + 1}   {clock(moment.time_s)}   {moment.reason}", color=ACCENT[moment.reason], fontsize=11, loc="left", pad=4)
+        on = _effect_names(effects, moment.frame) if effects else ""
+        ax.set_title(f"{index + 1}   {clock(moment.time_s)}   {moment.reason}" + (f"\n{on}" if on else ""), color=ACCENT[moment.reason], fontsize=11 if not on else 9, loc="left", pad=4)
     save_figure(fig, target)
 
 
-def feature_plots(features: Features, motion: Mapping[str, np.ndarray], target: str | Path, *, title: str) -> None:
-    """Stacked plots over time: band energies (or chroma), chroma, loudness and onsets, and
-    the latent motion per latent array; bar lines across all of them when bars are known."""
+def feature_plots(features: Features, motion: Mapping[str, np.ndarray], target: str | Path, *, title: str,
+                  effects: Mapping[str, np.ndarray] | None = None) -> None:
+    """Stacked plots over time: band energies (or chroma), chroma, loudness and onsets, the
+    latent motion per latent array, and with ``effects`` (label -> value per frame) each
+    effect's value; bar lines across all of them when bars are known."""
     plt = _pyplot()
     panels = []
     if features.bands is not None:
         panels.append("bands")
     panels += ["chroma", "envelope", "motion"]
-    heights = {"bands": 2.0, "chroma": 1.6, "envelope": 1.6, "motion": 1.4}
+    if effects:
+        panels.append("effects")
+    heights = {"bands": 2.0, "chroma": 1.6, "envelope": 1.6, "motion": 1.4, "effects": 1.6}
     fig, axes = plt.subplots(len(panels), 1, figsize=(16, sum(heights[p] for p in panels) + 0.9), sharex=True, gridspec_kw={"height_ratios": [heights[p] for p in panels], "hspace": 0.12}, squeeze=False)
     axes = axes[:, 0]
     fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.5 / fig.get_figheight(), bottom=0.35 / fig.get_figheight() + 0.04)
@@ -146,6 +171,16 @@ def feature_plots(features: Features, motion: Mapping[str, np.ndarray], target: 
             ax.set_yticks([])
             ax.set_ylabel("audio", fontsize=10)
             ax.legend(loc="upper right", fontsize=8, frameon=False, ncols=2)
+        elif panel == "effects":
+            palette = EFFECT_PALETTE
+            for number, (label, curve) in enumerate(effects.items()):
+                # Each effect to its own largest magnitude: units differ (turns, widths, ...).
+                peak = float(np.max(np.abs(curve))) or 1.0
+                ax.plot(times[: len(curve)], np.asarray(curve) / peak, color=palette[number % len(palette)], linewidth=0.8, label=f"{label} (peak {peak:.3g})")
+            ax.set_ylim(min(-0.05, ax.get_ylim()[0]), 1.05)
+            ax.set_yticks([])
+            ax.set_ylabel("effects\n(each to its peak)", fontsize=9)
+            ax.legend(loc="upper right", fontsize=8, frameon=False, ncols=min(3, len(effects)))
         else:
             palette = ["#6fd3ff", "#ff6f91", "#b4f06f", "#c99bff"]
             for number, (key, curve) in enumerate(motion.items()):
