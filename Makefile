@@ -79,6 +79,8 @@ input-error:
 endif
 
 # ---- The library files each script imports (editing one reruns the stages that use it) --
+# Empty until deps.mk is first written, so no DEPS_<script> is ever undefined.
+$(foreach script,$(basename $(notdir $(wildcard $(ROOT)scripts/*.py))),$(eval DEPS_$(script) ?=))
 ifeq ($(DRY_RUN),)
 include $(BUILD)/deps.mk
 $(BUILD)/deps.mk: $(wildcard $(ROOT)scripts/*.py $(ROOT)scripts/dreamreel/*.py $(ROOT)scripts/dreamreel/*/*.py $(ROOT)scripts/dreamreel/*/*/*.py)
