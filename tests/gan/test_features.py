@@ -266,3 +266,13 @@ def test_a_silent_song_is_refused_before_any_analysis(monkeypatch, tmp_path, cap
     p = write_params(tmp_path / "features.json", {})
     assert run_cli(script.main, [str(song), str(tmp_path / "f.npz"), "--params", str(p)]) == 2
     assert "silent" in capsys.readouterr().err
+
+
+def test_an_analysis_rate_too_low_for_the_chroma_transform_is_refused_by_the_params_split():
+    """Below about 8.4 kHz the chroma transform's top octave passes Nyquist and it crashes."""
+    from dreamreel import schema
+    from dreamreel.core.errors import DreamreelError
+
+    with pytest.raises(DreamreelError, match="features.analysis_rate_hz: 8000 is out of range"):
+        schema.validate({"piece": {"score": "a.mid"}, "features": {"analysis_rate_hz": 8000}})
+    assert schema.validate({"piece": {"score": "a.mid"}, "features": {"analysis_rate_hz": 11025}}).sections["features"]["analysis_rate_hz"] == 11025

@@ -34,7 +34,7 @@ FEATURES = Section(
             "or master (the final mix: tremolo and reverb move the pictures too, and every mixing edit re-renders them); a SONG is its own master",
             choices=("stems", "master"),
         ),
-        "analysis_rate_hz": Field(22050, "int", "sample rate the mono mix is resampled to for analysis", minimum=8000, maximum=96000),
+        "analysis_rate_hz": Field(22050, "int", "sample rate the mono mix is resampled to for analysis (the chroma transform needs 11025 or more)", minimum=11025, maximum=96000),
         "band_edges_hz": Field([250.0, 2000.0], "list", "edges between the low, mid and high bands, in Hz", check=_check_band_edges),
         "mel_fmax_hz": Field(8000.0, "number", "highest mel-band frequency for power and bands", minimum=1000.0, maximum=48000.0),
         "norm_release_s": Field(8.0, "number", "release time of the rolling peak normaliser: how long a loud moment keeps later ones small", minimum=0.1, maximum=600.0),
