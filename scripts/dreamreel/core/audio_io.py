@@ -98,6 +98,27 @@ def summed_mono_blocks(paths: Sequence[str | Path], *, block_frames: int = 1 << 
     return samples, rate, read_blocks
 
 
+def _clear_peak_timestamp(path: str | Path) -> None:
+    """Zero the time stamp of a WAV file's PEAK chunk, so the same audio gives the same bytes.
+
+    libsndfile writes a PEAK chunk (each channel's peak) into float WAV files, and in it the
+    second the file was written: two renders of the same stem a second apart differed there
+    and nowhere else.
+    """
+    with open(path, "r+b") as handle:
+        handle.seek(12)  # past "RIFF", the size and "WAVE"
+        while True:
+            header = handle.read(8)
+            if len(header) < 8 or header[:4] == b"data":
+                return
+            size = int.from_bytes(header[4:], "little")
+            if header[:4] == b"PEAK":
+                handle.seek(4, 1)  # the chunk's version; the time stamp follows
+                handle.write(b"\0\0\0\0")
+                return
+            handle.seek(size + (size & 1), 1)
+
+
 def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, subtype: str = "FLOAT") -> None:
     """Write (channels, samples) audio atomically. ``subtype`` is soundfile's (FLOAT, PCM_24...)."""
     import soundfile
@@ -107,6 +128,7 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate_hz: int, *, sub
         raise ValueError(f"audio must be (channels, samples), got shape {audio.shape}")
     with atomic_path(path) as temporary:
         soundfile.write(str(temporary), audio.T, int(sample_rate_hz), subtype=subtype, format="WAV")
+        _clear_peak_timestamp(temporary)
 
 
 def write_audio_blocks(path: str | Path, blocks: Iterable[np.ndarray], sample_rate_hz: int, *, channels: int, subtype: str = "FLOAT") -> int:
@@ -126,6 +148,7 @@ def write_audio_blocks(path: str | Path, blocks: Iterable[np.ndarray], sample_ra
                     raise ValueError(f"blocks must be ({channels}, samples), got shape {block.shape}")
                 handle.write(block.T)
                 frames += block.shape[1]
+        _clear_peak_timestamp(temporary)
     return frames
 
 
