@@ -89,6 +89,21 @@ def hidden(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.glob(".*"))
 
 
+def assert_ctrl_c_is_one_line_and_leaves_nothing(stage: subprocess.Popen, output_folder: Path, stem: str) -> None:
+    """Once the stage's ffmpeg encodes, Ctrl-C the whole process group (as a terminal does):
+    the stage says `dreamreel: interrupted`, exits 130, and leaves its folder empty."""
+    try:
+        encoding_ffmpeg(stage, output_folder, stem)
+        os.killpg(stage.pid, signal.SIGINT)
+        _, err = stage.communicate(timeout=30)
+    finally:
+        if stage.poll() is None:
+            os.killpg(stage.pid, signal.SIGKILL)
+    assert err.strip() == "dreamreel: interrupted"
+    assert stage.returncode == 130
+    assert list(output_folder.iterdir()) == []
+
+
 @pytest.fixture(scope="module")
 def long_inputs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("long")
@@ -103,32 +118,14 @@ def test_ctrl_c_during_mux_says_interrupted_and_leaves_nothing(tmp_path, long_in
     picture, audio, _ = long_inputs
     out = tmp_path / "out"
     stage = start(mux_argv(tmp_path, picture, audio, out), ffmpeg=realtime_ffmpeg(tmp_path / "bin"), ignore_sigint=ignore_sigint)
-    try:
-        encoding_ffmpeg(stage, out, "demo")
-        os.killpg(stage.pid, signal.SIGINT)  # the terminal's Ctrl-C: the whole process group
-        _, err = stage.communicate(timeout=30)
-    finally:
-        if stage.poll() is None:
-            os.killpg(stage.pid, signal.SIGKILL)
-    assert err.strip() == "dreamreel: interrupted"
-    assert stage.returncode == 130
-    assert list(out.iterdir()) == []
+    assert_ctrl_c_is_one_line_and_leaves_nothing(stage, out, "demo")
 
 
 def test_ctrl_c_during_compose_says_interrupted_and_leaves_nothing(tmp_path, long_inputs):
     _, _, frames = long_inputs
     video = tmp_path / "video"
     stage = start(compose_argv(tmp_path, frames, video / "picture.mkv"), ffmpeg=realtime_ffmpeg(tmp_path / "bin"), ignore_sigint=True)
-    try:
-        encoding_ffmpeg(stage, video, "picture")
-        os.killpg(stage.pid, signal.SIGINT)
-        _, err = stage.communicate(timeout=30)
-    finally:
-        if stage.poll() is None:
-            os.killpg(stage.pid, signal.SIGKILL)
-    assert err.strip() == "dreamreel: interrupted"
-    assert stage.returncode == 130
-    assert list(video.iterdir()) == []
+    assert_ctrl_c_is_one_line_and_leaves_nothing(stage, video, "picture")
 
 
 @pytest.mark.parametrize("stage_name", ["compose", "mux"])
