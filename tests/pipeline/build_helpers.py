@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, TINY_PARTS, write_midi
 
 
 def make(folder: Path, *goals: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -37,3 +37,10 @@ def changed(before: dict[str, int], after: dict[str, int]) -> set[str]:
 def scripts_run(result: subprocess.CompletedProcess) -> list[str]:
     """The stage scripts a make run started, in order, from the commands it printed."""
     return [line.split()[1].rsplit("/", 1)[-1] for line in result.stdout.splitlines() if "/scripts/" in line and line.split()[0].endswith("python")]
+
+
+def tiny_piece(folder: Path, params: str) -> Path:
+    """``folder`` with the two-part tiny.mid (vibraphone, marimba; one bar) and ``params`` as params.yaml."""
+    write_midi(folder / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
+    (folder / "params.yaml").write_text(params)
+    return folder

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from build_helpers import changed, make, piece_dir, snapshot
-from conftest import ROOT, TINY_PARTS, needs_fluidsynth, needs_sox, write_midi
+from build_helpers import changed, make, piece_dir, snapshot, tiny_piece
+from conftest import ROOT, needs_fluidsynth, needs_sox
 from musicxml_helpers import NON_ASCII_NAMES, note, write_musicxml
 
 pytestmark = [needs_fluidsynth, needs_sox]
@@ -30,8 +30,7 @@ parts:
 
 @pytest.fixture
 def piece(tmp_path) -> Path:
-    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (tmp_path / "params.yaml").write_text(PARAMS)
+    tiny_piece(tmp_path, PARAMS)
     make(tmp_path, "audio")
     return tmp_path
 
@@ -118,8 +117,7 @@ def test_song_replaces_the_score_in_a_build_folder_of_its_own(piece):
 
 
 def test_bad_pan_automation_stops_make_before_any_audio_is_rendered(tmp_path):
-    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (tmp_path / "params.yaml").write_text(PARAMS.replace("vibraphone: {gain_db: -2}", "vibraphone: {pan: [{from: 1, to: 7, curve: orbit, azimuth_deg: 0}]}"))
+    tiny_piece(tmp_path, PARAMS.replace("vibraphone: {gain_db: -2}", "vibraphone: {pan: [{from: 1, to: 7, curve: orbit, azimuth_deg: 0}]}"))
     result = make(tmp_path, "audio", check=False)
     assert result.returncode != 0
     assert "parts.vibraphone.pan" in result.stderr and "bar 7" in result.stderr

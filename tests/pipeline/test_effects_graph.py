@@ -11,7 +11,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from build_helpers import make, piece_dir, scripts_run, snapshot
+from build_helpers import make, piece_dir, scripts_run, snapshot, tiny_piece
 from conftest import TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
 
 pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
@@ -28,8 +28,7 @@ video: {preset: ultrafast, fade_in_s: 0.0, fade_out_s: 0.0, title: {text: ""}}
 @pytest.fixture(scope="module")
 def piece(tmp_path_factory):
     folder = tmp_path_factory.mktemp("effects")
-    write_midi(folder / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (folder / "params.yaml").write_text(PARAMS)
+    tiny_piece(folder, PARAMS)
     make(folder, "video")
     return folder
 

@@ -16,8 +16,8 @@ import sys
 import numpy as np
 import pytest
 import soundfile
-from build_helpers import make, piece_dir, snapshot
-from conftest import ROOT, TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
+from build_helpers import make, piece_dir, snapshot, tiny_piece
+from conftest import ROOT, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
 
 pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
 
@@ -43,8 +43,7 @@ def _commands(result) -> list[str]:
 @pytest.fixture
 def two_pieces(tmp_path):
     """Piece A: params.yaml beside its score; piece B: elsewhere/other.yaml, its score in scores/."""
-    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (tmp_path / "params.yaml").write_text(PIECE_A)
+    tiny_piece(tmp_path, PIECE_A)
     (tmp_path / "scores").mkdir()
     (tmp_path / "elsewhere").mkdir()
     write_midi(tmp_path / "scores/other.mid", {"Marimba": [(0, 960, 50), (960, 1920, 57)]}, programs={"Marimba": 12})

@@ -11,8 +11,8 @@ import shutil
 import subprocess
 
 import pytest
-from build_helpers import make, piece_dir, scripts_run, snapshot
-from conftest import TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
+from build_helpers import make, piece_dir, scripts_run, snapshot, tiny_piece
+from conftest import needs_ffmpeg, needs_fluidsynth, needs_sox
 
 pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
 
@@ -37,8 +37,7 @@ def probe(path) -> str:
 @pytest.fixture(scope="module")
 def piece(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipeline")
-    write_midi(folder / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (folder / "params.yaml").write_text(PARAMS)
+    tiny_piece(folder, PARAMS)
     make(folder, "video")
     return folder
 
@@ -92,8 +91,7 @@ def test_stylegan_model_renders_the_piece_end_to_end(tmp_path):
     from stylegan_fixtures import tiny_config, tiny_generator, write_nvlabs_pytorch
 
     write_nvlabs_pytorch(tmp_path / "model.pkl", tiny_generator(tiny_config(resolution=32)))
-    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (tmp_path / "params.yaml").write_text(PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", "gan: {model: stylegan, weights: model.pkl, segment_s: 1.0}"))
+    tiny_piece(tmp_path, PARAMS.replace("gan: {model: cppn, size_px: 32, segment_s: 1.0}", "gan: {model: stylegan, weights: model.pkl, segment_s: 1.0}"))
     result = make(tmp_path, "video")
     assert "--stylegan" in result.stdout
     streams = probe(piece_dir(tmp_path) / "gan/frames.mkv")

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from build_helpers import make, piece_dir, scripts_run, snapshot
-from conftest import ROOT, TINY_PARTS, needs_ffmpeg, needs_fluidsynth, needs_sox, write_midi
+from build_helpers import make, piece_dir, scripts_run, snapshot, tiny_piece
+from conftest import ROOT, needs_ffmpeg, needs_fluidsynth, needs_sox
 
 pytestmark = [needs_fluidsynth, needs_sox, needs_ffmpeg]
 
@@ -41,16 +41,14 @@ def _files(folder: Path) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("reliable")
-    write_midi(folder / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (folder / "params.yaml").write_text(PARAMS)
+    tiny_piece(folder, PARAMS)
     make(folder, "video")
     return folder
 
 
 @pytest.fixture
 def piece(tmp_path) -> Path:
-    write_midi(tmp_path / "tiny.mid", TINY_PARTS, programs={"Vibraphone": 11, "Marimba": 12})
-    (tmp_path / "params.yaml").write_text(PARAMS)
+    tiny_piece(tmp_path, PARAMS)
     return tmp_path
 
 
