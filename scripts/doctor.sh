@@ -44,6 +44,7 @@ USES = {
     "PyYAML": "reads params files and pan automation files",
     "matplotlib": "the preview pictures: contact sheet, feature plots, 8D pan",
     "h5py": "reads SOFA files of measured HRIRs (8D pan mode sofa)",
+    "ray": "gan.executor: ray renders the segments as tasks on a Ray cluster",
     "pytest": "the test suite (make test)",
 }
 for name, why in USES.items():
