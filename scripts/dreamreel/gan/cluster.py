@@ -250,7 +250,7 @@ def render_on_ray(
                                   fps=fps, out_size_px=out_size_px, frame_stride=frame_stride, segment_s=segment_s, where=latents_where)
         todo = plan.missing()
         print(f"{label}: on {cluster}: {layout.workers} worker(s) × {layout.threads} thread(s){' and a GPU' if layout.gpu else ''}, ready in {time.monotonic() - started:.1f} s", file=stream)
-        render.announce_plan(plan, todo, label=label, identity=model["identity"], stream=stream)
+        render.announce_plan(plan, plan.segments, todo, label=label, identity=model["identity"], stream=stream)
         progress = render.Progress(plan.n_frames, sum(s.frames for s in todo), label=label, stream=stream)
         progress.advance(plan.n_frames - sum(s.frames for s in todo), rendered=False)
         task = ray.remote(render_segment).options(**options)

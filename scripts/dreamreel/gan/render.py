@@ -375,9 +375,9 @@ def write_segments(model, plan: RenderPlan, segments: list[Segment], *, batch_si
         raise
 
 
-def announce_plan(plan: RenderPlan, todo: list[Segment], *, label: str, identity: str, stream=None) -> None:
-    """One line: how many segments, how many of them cached, and what renders the rest."""
-    print(f"{label}: {len(plan.segments)} segments of up to {plan.per_segment} frames; {len(plan.segments) - len(todo)} cached, {len(todo)} to render ({identity}, {plan.out_size_px} px)", file=stream or sys.stderr)
+def announce_plan(plan: RenderPlan, segments: list[Segment], todo: list[Segment], *, label: str, identity: str, stream=None) -> None:
+    """One line: how many ``segments`` (of ``plan``), how many of them cached, and what renders the rest."""
+    print(f"{label}: {len(segments)} segments of up to {plan.per_segment} frames; {len(segments) - len(todo)} cached, {len(todo)} to render ({identity}, {plan.out_size_px} px)", file=stream or sys.stderr)
 
 
 def render_segments(
@@ -427,7 +427,7 @@ def render_segments(
     mine = plan.segments if shard is None else shard_of(plan.segments, shard)
     todo = sorted(set(plan.missing()) & set(mine), key=lambda segment: segment.start)
     progress = Progress(sum(s.frames for s in mine), sum(s.frames for s in todo), label=label, stream=progress_stream)
-    announce_plan(plan, todo, label=label if shard is None else f"{label} share {shard[0]}/{shard[1]} ({len(mine)} segments)", identity=model.identity, stream=progress_stream)
+    announce_plan(plan, mine, todo, label=label if shard is None else f"{label} share {shard[0]}/{shard[1]}", identity=model.identity, stream=progress_stream)
     progress.advance(sum(s.frames for s in mine) - sum(s.frames for s in todo), rendered=False)
     write_segments(model, plan, todo, batch_size=batch_size, progress=progress)
     return plan.segments
