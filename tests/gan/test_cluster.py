@@ -266,3 +266,26 @@ def test_an_unreachable_cluster_is_one_line_and_exit_2_at_once(piece, tmp_path):
     assert time.monotonic() - started < 20
     assert err.strip().splitlines() == [err.strip()] and err.startswith("dreamreel: error: RAY_ADDRESS=127.0.0.1:")
     assert not (tmp_path / "segments.json").exists()
+
+
+def test_a_worker_builds_its_model_once_for_all_its_segments(tmp_path, monkeypatch):
+    from fractions import Fraction
+
+    from dreamreel.gan.models import registry
+
+    built = []
+    real = registry.load_model
+    monkeypatch.setattr(registry, "load_model", lambda request, where="params.yaml: gan": built.append(request) or real(request, where=where))
+    monkeypatch.setattr(cluster, "_LOADED", [])
+    request = registry.ModelRequest(name="cppn", size_px=16)
+    model = cluster.describe_model(request, "params.yaml: gan")
+    latents = walk(24)
+    plan = render.plan_render(latents, tmp_path, name=model["name"], identity=model["identity"], size_px=16, latent_keys=model["latent_keys"], fps=Fraction(30), segment_s=0.4)
+    for segment in plan.segments:
+        cluster.render_segment(request, "params.yaml: gan", model["identity"], plan.slices(segment), segment, out_size_px=16, fps=Fraction(30), batch_size=None)
+    assert len(built) == 1 and len(plan.segments) == 2
+    local = render.render_segments(latents, real(request).model, tmp_path / "local", fps=Fraction(30), segment_s=0.4, progress_stream=open(os.devnull, "w"))
+    assert [s.path.read_bytes() for s in local] == [s.path.read_bytes() for s in plan.segments]
+    # A worker whose model draws differently refuses to write under another model's name.
+    with pytest.raises(DreamreelError, match="draws with"):
+        cluster.render_segment(request, "params.yaml: gan", "cppn-v0-other", plan.slices(plan.segments[0]), plan.segments[0], out_size_px=16, fps=Fraction(30), batch_size=None)

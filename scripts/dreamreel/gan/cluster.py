@@ -36,17 +36,21 @@ import dataclasses
 import os
 import socket
 import sys
+import tempfile
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 
 from dreamreel.core.atomic import remove_stale_temporaries
-from dreamreel.core.errors import DreamreelError
+from dreamreel.core.errors import EXIT_USER_ERROR, DreamreelError
 from dreamreel.gan import render
 from dreamreel.gan.models.registry import ModelRequest
 
 # Seconds to wait for a cluster's head to accept a connection before giving up.
 CONNECT_TIMEOUT_S = 5.0
+# Seconds for Ray to join a head that accepted the connection.
+JOIN_TIMEOUT_S = 30.0
 # Ray runs a task again on another worker when its worker process dies (not when it raises).
 TASK_RETRIES = 3
 # Tasks handed to Ray per worker: one running, one queued so no worker waits for the
@@ -129,10 +133,32 @@ def connect(ray, *, where: str) -> str:
     address = ray_address()
     if address:
         check_reachable(address)
+        # Something answers, but it may not be Ray, and then ray.init retries for minutes
+        # whatever its timeouts say. Nothing is written yet, so a watchdog may end the
+        # process with our line once JOIN_TIMEOUT_S have passed.
+        # Ray's core also prints its retries straight to stderr: they are set aside until
+        # it has joined, so that a failure says only our line.
+        sys.stderr.flush()
+        stderr = os.dup(2)
+        aside = tempfile.TemporaryFile()
+        os.dup2(aside.fileno(), 2)
+
+        def give_up() -> None:
+            os.write(stderr, f"dreamreel: error: {_unreachable(address, f'nothing there spoke Ray within {JOIN_TIMEOUT_S:g} s')}\n".encode())
+            os._exit(EXIT_USER_ERROR)
+
+        watchdog = threading.Timer(JOIN_TIMEOUT_S, give_up)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             ray.init(address=address, **common)
         except (ConnectionError, TimeoutError, RuntimeError) as error:
             raise _unreachable(address, str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+        finally:
+            watchdog.cancel()
+            os.dup2(stderr, 2)
+            os.close(stderr)
+            aside.close()
         return f"the cluster at {address}"
     ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", num_cpus=len(os.sched_getaffinity(0)), **common)
     return "an embedded Ray on this machine"
