@@ -289,3 +289,18 @@ def test_a_worker_builds_its_model_once_for_all_its_segments(tmp_path, monkeypat
     # A worker whose model draws differently refuses to write under another model's name.
     with pytest.raises(DreamreelError, match="draws with"):
         cluster.render_segment(request, "params.yaml: gan", "cppn-v0-other", plan.slices(plan.segments[0]), plan.segments[0], out_size_px=16, fps=Fraction(30), batch_size=None)
+
+
+def test_two_renders_into_one_cache_at_once_write_whole_identical_segments(tmp_path):
+    save_npz(tmp_path / "latents.npz", walk(90))
+    gan = write_params(tmp_path / "gan.json", {"model": "cppn", "size_px": 64, "segment_s": 0.5, "threads": 1})
+    command = [sys.executable, str(SCRIPTS / "render_frames.py"), str(tmp_path / "latents.npz")]
+    children = [subprocess.Popen([*command, str(tmp_path / f"{n}.json"), "--params", str(gan), "--segments-dir", str(tmp_path / "shared")], stderr=subprocess.PIPE)
+                for n in ("a", "b")]
+    for child in children:
+        assert child.wait(timeout=120) == 0, child.stderr.read()
+        child.stderr.close()
+    assert cli("render_frames", tmp_path / "latents.npz", tmp_path / "alone.json", "--params", gan, "--segments-dir", tmp_path / "alone") == 0
+    assert segment_bytes(tmp_path / "shared") == segment_bytes(tmp_path / "alone")
+    assert not list((tmp_path / "shared").glob(".*"))
+    assert json.loads((tmp_path / "a.json").read_text())["segments"] == json.loads((tmp_path / "b.json").read_text())["segments"]

@@ -223,13 +223,14 @@ def render_segment(request: ModelRequest, where: str, identity: str, arrays: dic
 
 
 # ---- On the driver ----------------------------------------------------------------------
-def _cause(ray, error: BaseException) -> BaseException:
-    """What a task raised on its worker, unwrapped from Ray's envelope."""
+def _failure(ray, error: BaseException, *, what: str, cluster: str) -> BaseException:
+    """What to raise for a task that failed: what it raised on its worker (a user's error
+    stays one line, a bug keeps its traceback), or our line when its worker kept dying."""
     if isinstance(error, ray.exceptions.RayTaskError):
         cause = getattr(error, "cause", None)
-        if isinstance(cause, BaseException):
-            return cause
-    return error
+        return cause if isinstance(cause, BaseException) else error
+    return DreamreelError(f"render on {cluster}", f"{what} failed {TASK_RETRIES + 1} times ({type(error).__name__})",
+                          "a worker keeps dying (out of memory?): see the Ray logs on its node, or render with gan.executor: local")
 
 
 def render_on_ray(
@@ -271,7 +272,7 @@ def render_on_ray(
         try:
             model = ray.get(describe.remote(request, where))
         except ray.exceptions.RayError as error:
-            raise _cause(ray, error) from None
+            raise _failure(ray, error, what="loading the model on a worker", cluster=cluster) from None
         plan = render.plan_render(latents, segments_dir, name=model["name"], identity=model["identity"], size_px=model["size_px"], latent_keys=model["latent_keys"],
                                   fps=fps, out_size_px=out_size_px, frame_stride=frame_stride, segment_s=segment_s, where=latents_where)
         todo = plan.missing()
@@ -293,11 +294,7 @@ def render_on_ray(
                 try:
                     result = ray.get(done[0])
                 except ray.exceptions.RayError as error:
-                    cause = _cause(ray, error)
-                    if cause is error and not isinstance(error, ray.exceptions.RayTaskError):
-                        raise DreamreelError(f"{label} on {cluster}", f"segment {segment.start}–{segment.stop} failed {TASK_RETRIES + 1} times ({type(error).__name__})",
-                                             "a worker keeps dying (out of memory?): see the Ray logs on its node, or render with gan.executor: local") from None
-                    raise cause from None
+                    raise _failure(ray, error, what=f"rendering frames {segment.start}–{segment.stop}", cluster=cluster) from None
                 if not segment.path.is_file():
                     raise DreamreelError(str(segments_dir), f"the worker on {result['host']} wrote segment {segment.path.name} to a folder this machine does not see",
                                          "set gan.cache_dir to a folder every node sees at the same path (a shared filesystem)")
