@@ -45,7 +45,7 @@ from pathlib import Path
 from dreamreel.core.atomic import remove_stale_temporaries
 from dreamreel.core.errors import EXIT_USER_ERROR, DreamreelError
 from dreamreel.gan import render
-from dreamreel.gan.models.registry import ModelRequest
+from dreamreel.gan.models.registry import ModelRequest, announce
 
 # Seconds to wait for a cluster's head to accept a connection before giving up.
 CONNECT_TIMEOUT_S = 5.0
@@ -273,6 +273,9 @@ def render_on_ray(
             model = ray.get(describe.remote(request, where))
         except ray.exceptions.RayError as error:
             raise _failure(ray, error, what="loading the model on a worker", cluster=cluster) from None
+        if model["metadata"]["dreamreel_model_requested"] == "auto":
+            # The worker chose; say what, as a local render would.
+            announce(f"model: auto -> {model['metadata']['dreamreel_model']} ({model['metadata']['dreamreel_model_reason']}), on the workers")
         plan = render.plan_render(latents, segments_dir, name=model["name"], identity=model["identity"], size_px=model["size_px"], latent_keys=model["latent_keys"],
                                   fps=fps, out_size_px=out_size_px, frame_stride=frame_stride, segment_s=segment_s, where=latents_where)
         todo = plan.missing()
