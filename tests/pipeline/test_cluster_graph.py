@@ -50,6 +50,6 @@ def test_a_slurm_array_an_embedded_ray_and_a_local_render_write_the_same_cache(t
     for name in ("segments.json", "frames.mkv"):
         (build / "gan" / name).unlink()
     result = make(tmp_path, "gan")
-    assert "an embedded Ray on this machine: 2 worker(s) × 1 thread(s)" in result.stderr
+    assert "an embedded Ray on this machine: 2 worker(s)" in result.stderr
     assert "0 cached, 5 to render" in result.stderr
     assert segment_bytes(tmp_path / "other") == array

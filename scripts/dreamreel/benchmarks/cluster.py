@@ -65,7 +65,8 @@ def run(out_dir: Path, quick: bool) -> list[dict]:
     base = {"model": "cppn", "size_px": EDGE_PX, "segment_s": SEGMENT_S}
     cases = {
         "local": ("gan: 1 local process, 2 threads", dict(base, threads=2)),
-        "ray": ("gan: embedded Ray, 2 workers x 1 thread", dict(base, executor="ray", ray_workers=2)),
+        # gan.threads: 2 split between 2 workers, whatever the machine's core count.
+        "ray": ("gan: embedded Ray, 2 workers x 1 thread", dict(base, executor="ray", ray_workers=2, threads=2)),
     }
     measured = {name: _render_twice(folder / name, folder / "latents.npz", gan) for name, (_, gan) in cases.items()}
     label = f"{seconds:g} s cppn {EDGE_PX} px @{FPS} fps, {int(seconds / SEGMENT_S)} segments"
