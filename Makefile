@@ -233,15 +233,18 @@ demo: video preview
 # ---- GAN ----------------------------------------------------------------------------------
 # The pictures listen to the stems (features.source: stems), upstream of gain, effects and
 # mix, so a mixing edit only remuxes; or to the master. A song is its own master.
+# Named stems are also analysed one by one (part_* in features.npz), beside their sum.
 ifeq ($(if $(SONG_FILE),song)$(ANALYSIS_SOURCE),stems)
 ANALYSIS_AUDIO := $(STEMS)
+ANALYSIS_PARTS := --part-names $(PARTS)
 else
 ANALYSIS_AUDIO := $(PIECE_DIR)/mix/master.wav
+ANALYSIS_PARTS :=
 endif
 
-## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame (params: features)
+## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame, and each stem's own bands, onsets, RMS (params: features)
 $(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
-	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json --params-name $(call shell_word,$(PARAMS))
+	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json $(ANALYSIS_PARTS) --params-name $(call shell_word,$(PARAMS))
 
 # The notes the signals come from: the score's, in its played form. A song has none (P = 0
 # parts), and its sections come from segmenting its audio.
