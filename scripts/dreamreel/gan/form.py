@@ -181,6 +181,15 @@ def _sections_at_times(times_s: Sequence[float], *, fps: Fraction, n_frames: int
     return sections
 
 
+def on_bars(sections: list[Section], score: Score) -> list[Section]:
+    """``sections`` found in the audio, each given the played bar of ``score`` it starts in
+    (a song whose notes come from a MIDI file or a transcription has bars, not marks)."""
+    tempo = TempoMap.from_score(score)
+    first, _ = bar_numbers(score)
+    return [Section(s.start_frame, s.start_s, s.label, s.kind, first + _bar_index(score, int(tempo.seconds_to_tick(s.start_s))))
+            for s in sections]
+
+
 def auto_section_count(duration_s: float) -> int:
     """How many sections ``song_sections: auto`` aims for: one per :data:`AUTO_SECTION_S`, 1 to 12."""
     return max(1, min(MAX_AUTO_SECTIONS, round(duration_s / AUTO_SECTION_S)))
