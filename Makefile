@@ -243,6 +243,17 @@ endif
 $(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
 	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json --params-name $(call shell_word,$(PARAMS))
 
+# The notes the signals come from: the score's, in its played form. A song has none (P = 0
+# parts), and its sections come from segmenting its audio.
+NOTES_SCORE := $(if $(SONG_FILE),,$(PIECE_DIR)/score/score.json)
+
+## build/<piece>/gan/notes.npz: each part's notes as signals per frame (note-on, velocity, envelope, pitch, density) and the sections (params: notes)
+$(PIECE_DIR)/gan/notes.npz: $(NOTES_SCORE) $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/notes.json $(DEPS_notes) | $(PIECE_DIR)/gan/
+	$(PY) $(ROOT)scripts/notes.py $(PIECE_DIR)/gan/features.npz $@ --params $(PARAMS_DIR)/notes.json $(if $(NOTES_SCORE),--score $(NOTES_SCORE)) --sections $(if $(SONG_FILE),audio,score) --params-name $(call shell_word,$(PARAMS))
+
+## notes: the note signals and sections, build/<piece>/gan/notes.npz
+notes: $(PIECE_DIR)/gan/notes.npz
+
 # The walk depends on which model it is for (model.json): BigGAN and cppn read the
 # latents section; StyleGAN reads the stylegan section and its model file.
 ifeq ($(GAN_MODEL),stylegan)
@@ -372,4 +383,4 @@ help:
 
 FORCE:
 
-.PHONY: FORCE setup doctor audio gan draft video demo preview test bench build-dir clean clean-all help
+.PHONY: FORCE setup doctor audio notes gan draft video demo preview test bench build-dir clean clean-all help

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from dreamreel.audio.sections import MIX, PART, STEMS
 from dreamreel.core.errors import DreamreelError
 from dreamreel.core.params import Field, Section, _suggest, load_yaml, validate_section
-from dreamreel.gan.sections import FEATURES, GAN, LATENTS, STYLEGAN, validate_conduct
+from dreamreel.gan.sections import FEATURES, GAN, LATENTS, NOTES, STYLEGAN, validate_conduct
 from dreamreel.video.sections import EFFECTS, MUX, VIDEO
 
 PIECE = Section(
@@ -38,6 +38,7 @@ SCHEMA: dict[str, Section] = {
     "part_defaults": PART,
     "mix": MIX,
     "features": FEATURES,
+    "notes": NOTES,
     "latents": LATENTS,
     "gan": GAN,
     "stylegan": STYLEGAN,
