@@ -264,9 +264,14 @@ WALK_INPUTS := $(PARAMS_DIR)/latents.json
 MODEL_OPTIONS :=
 endif
 
-## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan)
-$(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(DEPS_latents)
-	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) --params-name $(call shell_word,$(PARAMS))
+# The parts named in conduct: drive their targets from notes.npz; the score (part labels,
+# the tempo map for crossfade_beats) is read when there is one.
+CONDUCT_INPUTS := $(PIECE_DIR)/gan/notes.npz $(PARAMS_DIR)/conduct.json $(NOTES_SCORE)
+
+## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan; conduct)
+$(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(CONDUCT_INPUTS) $(DEPS_latents)
+	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) \
+	  --conduct $(PARAMS_DIR)/conduct.json --notes $(PIECE_DIR)/gan/notes.npz $(if $(NOTES_SCORE),--score $(NOTES_SCORE)) --params-name $(call shell_word,$(PARAMS))
 
 # gan.cache_limit_mb lives in cache.json, read by the renderer but not a prerequisite: the
 # size of the segment cache changes no frame, so editing it reruns nothing.
