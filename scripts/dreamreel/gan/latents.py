@@ -418,7 +418,8 @@ def walk_members(features: dict, *, params: dict, where: str = "params.yaml: lat
         "fps_den": np.int64(fps.denominator),
         "class_indices": np.asarray(class_indices, dtype=np.int64),
         "motion_drive": motion_drive.astype(np.float32),
-        "pulse_drive": envelope.astype(np.float32),
+        # With parts on the pulse, what pushes is their envelopes (each along its own direction).
+        "pulse_drive": (sum(part for part, _ in part_pulses) if part_pulses else envelope).astype(np.float32),
     }
     if gain is not None:
         walk["dynamics_gain"] = gain.astype(np.float32)
