@@ -4,7 +4,8 @@
   frame grabs.
 - :mod:`.figures`: the contact sheet and the feature plots.
 - :mod:`.pan_plot`: each part's 8D path around the head beside its level in each ear.
+- :mod:`.conduct_plot`: each conducted part's note signal beside the motion it drives.
 
 Make rules: ``out/<piece>-preview.png`` and ``out/<piece>-features.png`` (preview.py),
-``out/<piece>-pan.png`` (preview_pan.py). The last stage: it may import every earlier one.
+``out/<piece>-pan.png`` (preview_pan.py), ``out/<piece>-conduct.png`` (preview_conduct.py). The last stage: it may import every earlier one.
 """
