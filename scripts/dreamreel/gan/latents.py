@@ -184,10 +184,14 @@ def _class_weights(features: dict, n_frames: int, params: dict, fps: Fraction, c
     """The ImageNet classes used and their weight per frame, float32 (N, m), scaled by class_depth.
 
     ``chroma`` (N, 12) replaces the features' chroma (a conducted part's pitch classes).
+    Those are exact from frame to frame, so the centred smoothing (which exists to calm
+    the analysed chroma, and starts a change half its width early) is skipped for them:
+    a chord moves the classes from its own frame on.
     """
     # Kept as stored (float32) and converted column by column as needed: the song's whole
     # chroma in float64 would be one more (N, 12) array held at the peak.
-    if chroma is None:
+    conducted = chroma is not None
+    if not conducted:
         chroma = _feature(features, "chroma", n_frames, width=12, dtype=None)
     if params["class_ids"]:
         class_indices = resolve_classes(params["class_ids"], where=f"{where}.class_ids")
@@ -217,7 +221,7 @@ def _class_weights(features: dict, n_frames: int, params: dict, fps: Fraction, c
                 weights[start + k] = current
     if current is None:
         weights[:] = np.asarray(chroma[0, bins], dtype=np.float64)  # never a sound: the first frame's chroma throughout
-    width = round(float(params["class_smoothing_s"]) * float(fps))
+    width = 0 if conducted else round(float(params["class_smoothing_s"]) * float(fps))
     depth = float(params["class_depth"])
     scaled = np.empty(weights.shape, dtype=np.float32)
     for column in range(weights.shape[1]):
