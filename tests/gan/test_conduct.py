@@ -199,3 +199,30 @@ def test_a_stylegan_part_drives_its_layer_group_only(tmp_path):
     moved = np.abs(played["ws"] - silent["ws"]).max(axis=(0, 2))
     assert np.all(moved[groups == 2] > 0) and np.all(moved[groups != 2] == 0)
     assert np.array_equal(played["ws"][:20], silent["ws"][:20])
+
+
+def test_a_songs_crossfade_beats_count_the_beats_before_the_section():
+    feats = features(300, still=True)
+    feats["onset"][::15] = 1.0  # a hit every half second: 120 BPM
+    song = notes(300, [], [], sections=[0, 240])
+    conducting = resolve(validate_conduct({"sections": {"crossfade_beats": 4}}, "c"), notes=song, features=feats, model="cppn")
+    ramp = conducting.scenes[:, 1]
+    # 4 beats at 120 BPM = 2 s = 60 frames from frame 240 on.
+    assert ramp[239] == 0 and ramp[240] == pytest.approx(1 / 60) and ramp[299] == pytest.approx(1.0)
+    feats["onset"][:] = 0.0
+    with pytest.raises(DreamreelError, match=r"conduct\.sections\.crossfade_beats: there is no beat to count in before the section at 8\.0 s"):
+        resolve(validate_conduct({"sections": {"crossfade_beats": 4}}, "c"), notes=song, features=feats, model="cppn")
+
+
+def test_a_scene_gives_stylegan_anchors_of_its_own(tmp_path):
+    from dreamreel.gan.models.stylegan import stylegan_walk
+    from dreamreel.gan.sections import STYLEGAN
+    from stylegan_fixtures import tiny_config, tiny_generator, write_nvlabs_pytorch
+
+    path = write_nvlabs_pytorch(tmp_path / "sg2.pkl", tiny_generator(tiny_config()))
+    feats = features(40)
+    stylegan_params = validate_section("test", STYLEGAN, {"dynamics": 0.0, "chroma_smoothing_s": 0.0})
+    conducting = resolve(validate_conduct({"sections": {"crossfade_s": 0.0}}, "c"), notes=notes(40, PARTS, [], sections=[0, 20]), features=feats, model="stylegan")
+    scened = stylegan_walk(feats, weights=path, params=stylegan_params, conducting=conducting)["ws"]
+    plain = stylegan_walk(feats, weights=path, params=stylegan_params)["ws"]
+    assert np.array_equal(scened[:20], plain[:20]) and not np.allclose(scened[20:], plain[20:])

@@ -129,6 +129,23 @@ def beats_to_seconds(score, start_s: float, beats: float) -> float:
     return float(clock.tick_to_seconds(float(end))) - start_s
 
 
+# How much of a song before a section start its tempo is estimated from.
+TEMPO_WINDOW_S = 8.0
+
+
+def song_beat_s(features: Mapping[str, Any], start_frame: int, *, where: str) -> float:
+    """A song's beat length (s) just before ``start_frame``, from the onset strength of the
+    ``TEMPO_WINDOW_S`` before it: only what came before, so a later change leaves it as it is."""
+    import librosa
+
+    fps = int(features["fps_num"]) / int(features["fps_den"])
+    onset = np.asarray(features["onset"][max(0, start_frame - round(TEMPO_WINDOW_S * fps)) : start_frame], dtype=np.float64)
+    if len(onset) < 2 * fps or not onset.any():
+        raise DreamreelError(where, f"there is no beat to count in before the section at {start_frame / fps:.1f} s", "give crossfade_s (seconds) instead")
+    bpm = float(librosa.feature.tempo(onset_envelope=onset, sr=fps, hop_length=1, ac_size=TEMPO_WINDOW_S)[0])
+    return 60.0 / bpm
+
+
 def scene_weights(section_start_frame: np.ndarray, crossfade_frames: list[int], n_frames: int) -> np.ndarray:
     """Weight of each section's scene per frame, float64 (N, S); rows sum to 1.
 
@@ -174,7 +191,8 @@ def resolve(conduct: Mapping[str, Any], *, notes: Mapping[str, Any] | None, feat
     DreamreelError
         A part the piece lacks (the message lists its parts), a target the model lacks
         (it lists the model's targets), a pitch target for a part without notes, noise
-        subspaces wanting more than 128 dimensions, or crossfade_beats without a tempo map.
+        subspaces wanting more than 64 dimensions together, or crossfade_beats in a song
+        with no beat before a section.
     """
     n_frames = int(np.asarray(features["power"]).shape[0])
     fps = Fraction(int(features["fps_num"]), int(features["fps_den"]))
@@ -227,13 +245,12 @@ def resolve(conduct: Mapping[str, Any], *, notes: Mapping[str, Any] | None, feat
     if sections is not None:
         if notes is None:
             raise DreamreelError(f"{where}.{SECTIONS_KEY}", "this piece has no notes.npz, so no sections", "pass --notes build/<piece>/gan/notes.npz (make does)")
-        crossfades = []
-        for start in starts.tolist():
+        crossfades = [0]  # the first scene is there from the first frame
+        for start in starts.tolist()[1:]:
             if sections["crossfade_s"] is not None:
                 seconds = float(sections["crossfade_s"])
             elif score is None:
-                raise DreamreelError(f"{where}.{SECTIONS_KEY}.crossfade_beats", "a song has no tempo map here to count beats in",
-                                     "give crossfade_s (seconds) instead")
+                seconds = float(sections["crossfade_beats"]) * song_beat_s(features, start, where=f"{where}.{SECTIONS_KEY}.crossfade_beats")
             else:
                 seconds = beats_to_seconds(score, start / float(fps), float(sections["crossfade_beats"]))
             crossfades.append(round(seconds * float(fps)))
