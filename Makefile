@@ -223,8 +223,8 @@ audio: $(PIECE_DIR)/mix/master.wav
 $(OUT)/$(PIECE)-pan.png: $(PIECE_DIR)/score/score.json $(PARTS:%=$(PARAMS_DIR)/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
 	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(PARAMS_DIR)/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan" --params-name $(call shell_word,$(PARAMS))
 
-## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots (out/<piece>-*.png)
-preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png $(OUT)/$(PIECE)-conduct.png
+## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots, notes and sections, conducting (out/<piece>-*.png)
+preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png $(OUT)/$(PIECE)-notes.png $(OUT)/$(PIECE)-conduct.png
 
 ## demo: set-up, then the demo piece end to end: out/demo.mp4 and its preview pictures
 demo: video preview
@@ -233,19 +233,26 @@ demo: video preview
 # ---- GAN ----------------------------------------------------------------------------------
 # The pictures listen to the stems (features.source: stems), upstream of gain, effects and
 # mix, so a mixing edit only remuxes; or to the master. A song is its own master.
+# Named stems are also analysed one by one (part_* in features.npz), beside their sum.
 ifeq ($(if $(SONG_FILE),song)$(ANALYSIS_SOURCE),stems)
 ANALYSIS_AUDIO := $(STEMS)
+ANALYSIS_PARTS := --part-names $(PARTS)
 else
 ANALYSIS_AUDIO := $(PIECE_DIR)/mix/master.wav
+ANALYSIS_PARTS :=
 endif
 
-## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame (params: features)
+## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame, and each stem's own bands, onsets, RMS (params: features)
 $(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
-	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json --params-name $(call shell_word,$(PARAMS))
+	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json $(ANALYSIS_PARTS) --params-name $(call shell_word,$(PARAMS))
 
 # The notes the signals come from: the score's, in its played form. A song has none (P = 0
 # parts), and its sections come from segmenting its audio.
 NOTES_SCORE := $(if $(SONG_FILE),,$(PIECE_DIR)/score/score.json)
+
+## out/<piece>-notes.png: each part's note signals (envelope, note-ons, pitch range) over time, with barlines and sections
+$(OUT)/$(PIECE)-notes.png: $(PIECE_DIR)/gan/notes.npz $(PIECE_DIR)/gan/features.npz $(DEPS_preview_notes) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview_notes.py $< $@ --features $(word 2,$^) --title '$(PIECE): notes and sections'
 
 ## build/<piece>/gan/notes.npz: each part's notes as signals per frame (note-on, velocity, envelope, pitch, density) and the sections (params: notes)
 $(PIECE_DIR)/gan/notes.npz: $(NOTES_SCORE) $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/notes.json $(DEPS_notes) | $(PIECE_DIR)/gan/
@@ -335,7 +342,7 @@ $(PIECE_DIR)/video/picture.mkv: $(PICTURE_SOURCE) $(PARAMS_DIR)/video.json $(VID
 # Make must never delete them: a failed or interrupted rebuild keeps the last good video.
 # (A grouped target's failure would otherwise delete every target after the first.)
 # .PRECIOUS takes file names here: its patterns apply to implicit rules only.
-.PRECIOUS: $(addprefix $(OUT)/$(PIECE),.mp4 .mkv -preview.png -features.png -pan.png -conduct.png)
+.PRECIOUS: $(addprefix $(OUT)/$(PIECE),.mp4 .mkv -preview.png -features.png -pan.png -notes.png -conduct.png)
 
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
 $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/mix/master.wav $(PARAMS_DIR)/mux.json $(PARAMS_DIR)/piece.json $(DEPS_mux) | $(OUT)/

@@ -6,6 +6,9 @@ Input:   one or more audio files of equal length and rate, summed: the score's r
 Output:  features.npz with power, power_gradient, bands (low/mid/high), chroma (12),
          onset, percussive, harmonic, rms, sampled at frame k = k/fps seconds
          (N = ceil(duration × fps) frames), plus fps_num/fps_den.
+         With --part-names (one name per input file, the stems' part names), also each
+         part's own part_bands (N, P, 3), part_onset (N, P) and part_rms (N, P), and
+         part_names (P,); the summed features are the same either way.
 Params:  features.fps, features.source (chosen by the Makefile), features.analysis_rate_hz, features.band_edges_hz,
          features.mel_fmax_hz, features.norm_release_s, features.gate_dbfs.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dreamreel.core.errors import run_cli
+from dreamreel.core.errors import DreamreelError, run_cli
 from dreamreel.core.params import add_params_name_option, load_section
 
 
@@ -24,6 +27,8 @@ def main(argv=None) -> int:
     parser.add_argument("audio", nargs="+", help="the audio to analyse, summed: the stems (build/stems/*.wav) or the master mix")
     parser.add_argument("output", help="features file to write, e.g. build/gan/features.npz")
     parser.add_argument("--params", required=True, help="build/params/features.json")
+    parser.add_argument("--part-names", nargs="+", default=None, metavar="PART",
+                        help="the part each audio file is, in the same order: also analyse each part on its own")
     add_params_name_option(parser)
     args = parser.parse_args(argv)
 
@@ -39,6 +44,8 @@ def main(argv=None) -> int:
     # analysis reads them, so memory does not grow with the song.
     samples, rate, read_blocks = summed_mono_blocks(args.audio)
     result = features.analyze_blocks(read_blocks, samples=samples, sample_rate_hz=rate, params=params, where=" + ".join(args.audio), params_where=where)
+    if args.part_names is not None:
+        result.update(part_features(args.audio, args.part_names, params=params, params_where=where))
     save_npz(args.output, result)
     print(
         f"analyze: {int(result['n_frames'])} frames at {int(result['fps_num'])}/{int(result['fps_den'])} fps "
@@ -46,6 +53,24 @@ def main(argv=None) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def part_features(paths: list[str], names: list[str], *, params: dict, params_where: str) -> dict:
+    """``part_names``, ``part_bands``, ``part_onset``, ``part_rms``: each file analysed on its own, one at a time."""
+    import numpy as np
+
+    from dreamreel.core.audio_io import summed_mono_blocks
+    from dreamreel.gan import features
+
+    if len(names) != len(paths) or len(set(names)) != len(names):
+        raise DreamreelError("analyze.py --part-names", f"{len(names)} names for {len(paths)} audio files ({' '.join(names)})",
+                             "give one different name per audio file, in the same order")
+    found = []
+    for path in paths:
+        samples, rate, read_blocks = summed_mono_blocks([path])
+        found.append(features.analyze_part_blocks(read_blocks, samples=samples, sample_rate_hz=rate, params=params, params_where=params_where))
+    return {"part_names": np.asarray(names, dtype=str), **{f"part_{key}": np.stack([part[key] for part in found], axis=1)
+                                                           for key in features.PART_FEATURE_KEYS}}
 
 
 if __name__ == "__main__":
