@@ -4,15 +4,16 @@ editing the mapping re-walks and re-renders only the segments whose latents move
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from build_helpers import changed, make, piece_dir, scripts_run, snapshot
-from conftest import needs_fluidsynth, write_midi
+from conftest import needs_ffmpeg, needs_fluidsynth, write_midi
 
 from dreamreel.core.npz import open_npz
 
-pytestmark = [needs_fluidsynth]
 
 # Two 4/4 bars at 120 BPM (4 s): the vibraphone plays throughout, the marimba only in bar 2.
 PARTS = {
@@ -45,6 +46,7 @@ def _segments(folder) -> list[str]:
     return [entry["file"] for entry in manifest["segments"]]
 
 
+@needs_fluidsynth
 def test_the_marimba_drives_the_pulse_from_its_first_note_and_a_second_make_does_nothing(piece):
     latents = open_npz(piece_dir(piece) / "gan/latents.npz")
     assert latents["conduct_parts"].tolist() == ["marimba", "vibraphone"]
@@ -54,6 +56,7 @@ def test_the_marimba_drives_the_pulse_from_its_first_note_and_a_second_make_does
     assert make(piece, "gan").stdout.count("/scripts/") == 0
 
 
+@needs_fluidsynth
 def test_editing_a_depth_rewalks_and_rerenders_only_the_later_segments(piece):
     before_segments = _segments(piece)
     before = snapshot(piece)
@@ -67,6 +70,7 @@ def test_editing_a_depth_rewalks_and_rerenders_only_the_later_segments(piece):
     assert "gan/notes.npz" not in changed(before, snapshot(piece))
 
 
+@needs_fluidsynth
 def test_a_part_the_score_lacks_is_one_line_listing_the_parts(piece):
     (piece / "params.yaml").write_text(BASE + "conduct:\n  tuba: {drives: pulse}\n")
     result = make(piece, "gan", check=False)
@@ -77,3 +81,18 @@ def test_a_part_the_score_lacks_is_one_line_listing_the_parts(piece):
     (piece / "params.yaml").write_text(conduct(0.9))
     assert make(piece, "gan").returncode == 0
     assert np.asarray(open_npz(piece_dir(piece) / "gan/latents.npz")["conduct_targets"]).tolist() == ["pulse", "classes"]
+
+
+@needs_ffmpeg
+def test_a_songs_sections_change_the_scene_over_beats_counted_in_the_song(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gan"))
+    from gan_helpers import music, write_wav
+
+    write_wav(tmp_path / "song.wav", music(48000, 6.0), 48000)  # a kick every half second: 120 BPM
+    (tmp_path / "params.yaml").write_text("piece: {name: song, song: song.wav}\nfeatures: {fps: 10}\nnotes: {section_times_s: [3.0]}\n"
+                                          "conduct: {sections: {drives: scene, crossfade_beats: 2}}\n")
+    latents_path = piece_dir(tmp_path) / "gan/latents.npz"
+    make(tmp_path, str(latents_path.relative_to(tmp_path)))
+    weights = open_npz(latents_path)["scene_weights"]
+    # Two beats at 120 BPM are 1 s, 10 frames, from the section at 3 s (frame 30).
+    assert weights.shape == (60, 2) and weights[29, 1] == 0 and weights[30, 1] == pytest.approx(0.1) and weights[39, 1] == pytest.approx(1.0)
