@@ -160,6 +160,7 @@ def test_a_part_without_notes_drives_from_its_own_stem():
     ({"marimba": {"drives": "classes"}}, "stylegan", r"stylegan has no target 'classes' — use one of: coarse, middle, fine, pulse, anchors, truncation"),
     ({"marimba": {"drives": "pulse", "depth": 3}}, "auto", r"conduct\.marimba\.depth: 3\.0 is out of range — use a value from 0 to 1"),
     ({"marimba": {"depth": 0.5}}, "auto", r"conduct\.marimba\.drives: missing"),
+    ({"marimba": {"drives": "pulse"}, "Marimba": {"drives": "motion"}}, "auto", r"conduct\.Marimba: names the same part as conduct\.marimba \(the part 'marimba'\)"),
 ])
 def test_bad_mappings_exit_2_with_one_line(tmp_path, capsys, mapping, model, message):
     import latents as script

@@ -205,6 +205,7 @@ def resolve(conduct: Mapping[str, Any], *, notes: Mapping[str, Any] | None, feat
     known = note_parts + [name for name in audio_parts if name not in note_parts]
     targets = model_targets(model)
     drives = []
+    keys: dict[str, str] = {}  # part -> the key the mapping gave it, for messages
     noise_dims = 0
     for key, entry in conduct.items():
         if key == SECTIONS_KEY:
@@ -214,6 +215,9 @@ def resolve(conduct: Mapping[str, Any], *, notes: Mapping[str, Any] | None, feat
         if part is None:
             listed = ", ".join(known) if known else "none (the piece has no notes and no stems of its own)"
             raise DreamreelError(here, f"the piece has no part {key!r}", f"name one of its parts: {listed}")
+        if part in keys:
+            raise DreamreelError(here, f"names the same part as conduct.{keys[part]} (the part {part!r})", "keep one of the two, with all its targets")
+        keys[part] = key
         wanted = [entry["drives"]] if isinstance(entry["drives"], str) else list(entry["drives"])
         for target in wanted:
             if target not in targets:
