@@ -23,7 +23,7 @@ from typing import Mapping
 
 import numpy as np
 
-from dreamreel.preview.figures import ACCENT, FOREGROUND, MUTED, _pyplot, save_figure
+from dreamreel.preview.figures import ACCENT, BACKGROUND, FOREGROUND, MUTED, _pyplot, save_figure
 
 BLOCK_FRAMES = 2048
 PALETTE = ["#ffb347", "#6fd3ff", "#ff6f91", "#b4f06f", "#c99bff", "#f6e27f"]
@@ -114,7 +114,7 @@ def draw_conduct_picture(target: str | Path, latents: Mapping[str, np.ndarray], 
         ax.set_ylim(0, 1.08)
         ax.set_yticks([])
         ax.set_ylabel(f"{part}\n→ {driven}", rotation=0, ha="right", va="center", color=colour)
-        ax.legend(loc="upper right", fontsize=8, frameon=False, labelcolor=FOREGROUND, ncol=2)
+        ax.legend(loc="upper right", fontsize=8, frameon=True, facecolor=BACKGROUND, framealpha=0.85, edgecolor="none", labelcolor=FOREGROUND, ncol=2)
     if extra:
         ax = axes[-1]
         if "scene_weights" in latents:
@@ -122,7 +122,7 @@ def draw_conduct_picture(target: str | Path, latents: Mapping[str, np.ndarray], 
             ax.stackplot(time_s, weights.T, colors=[PALETTE[(i + 3) % len(PALETTE)] for i in range(weights.shape[1])], alpha=0.35)
         if "dynamics_gain" in latents:
             ax.plot(time_s, np.asarray(latents["dynamics_gain"]), color=ACCENT["section"], linewidth=1.2, label="dynamics gain")
-            ax.legend(loc="upper right", fontsize=8, frameon=False, labelcolor=FOREGROUND)
+            ax.legend(loc="upper right", fontsize=8, frameon=True, facecolor=BACKGROUND, framealpha=0.85, edgecolor="none", labelcolor=FOREGROUND)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("scenes,\ndynamics" if "scene_weights" in latents else "dynamics", rotation=0, ha="right", va="center")
     bars = np.asarray(notes["bar_start_s"], dtype=np.float64) if "bar_start_s" in notes else np.zeros(0)
