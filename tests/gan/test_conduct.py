@@ -227,3 +227,19 @@ def test_a_scene_gives_stylegan_anchors_of_its_own(tmp_path):
     scened = stylegan_walk(feats, weights=path, params=stylegan_params, conducting=conducting)["ws"]
     plain = stylegan_walk(feats, weights=path, params=stylegan_params)["ws"]
     assert np.array_equal(scened[:20], plain[:20]) and not np.allclose(scened[20:], plain[20:])
+
+
+def test_stylegan_inputs_follow_the_dynamics_and_take_the_parts_in_place_of_the_features():
+    from dreamreel.gan.conduct import stylegan_inputs
+
+    feats = features(30)
+    inputs = {name: np.full(30, 0.8, np.float32) for name in ("band_low", "band_mid", "band_high", "onset", "rms")}
+    inputs["chroma"] = feats["chroma"]
+    gain = np.full(30, 0.5)
+    conducting = resolve(validate_conduct({"vibraphone": {"drives": ["anchors", "coarse"], "depth": 0.5}}, "c"),
+                         notes=notes(30, PARTS, [("vibraphone", 10, 20, 69, 127)]), features=feats, model="stylegan")
+    result = stylegan_inputs(inputs, gain=gain, conducting=conducting)
+    np.testing.assert_allclose(result["band_mid"], 0.4)  # audio drives halved by the gain
+    assert result["band_low"][10] == pytest.approx(0.5) and not result["band_low"][:10].any()  # the part's note-on, at its depth
+    assert np.argmax(result["chroma"][15]) == 9 and result["chroma"][15].max() == pytest.approx(0.5)  # A, at its depth
+    np.testing.assert_array_equal(result["chroma"][:10], 0.0)
