@@ -223,8 +223,8 @@ audio: $(PIECE_DIR)/mix/master.wav
 $(OUT)/$(PIECE)-pan.png: $(PIECE_DIR)/score/score.json $(PARTS:%=$(PARAMS_DIR)/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
 	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(PARAMS_DIR)/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan" --params-name $(call shell_word,$(PARAMS))
 
-## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots, notes and sections (out/<piece>-*.png)
-preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png $(OUT)/$(PIECE)-notes.png
+## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots, notes and sections, conducting (out/<piece>-*.png)
+preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png $(OUT)/$(PIECE)-notes.png $(OUT)/$(PIECE)-conduct.png
 
 ## demo: set-up, then the demo piece end to end: out/demo.mp4 and its preview pictures
 demo: video preview
@@ -271,9 +271,14 @@ WALK_INPUTS := $(PARAMS_DIR)/latents.json
 MODEL_OPTIONS :=
 endif
 
-## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan)
-$(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(DEPS_latents)
-	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) --params-name $(call shell_word,$(PARAMS))
+# The parts named in conduct: drive their targets from notes.npz; the score (part labels,
+# the tempo map for crossfade_beats) is read when there is one.
+CONDUCT_INPUTS := $(PIECE_DIR)/gan/notes.npz $(PARAMS_DIR)/conduct.json $(NOTES_SCORE)
+
+## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan; conduct)
+$(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(CONDUCT_INPUTS) $(DEPS_latents)
+	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) \
+	  --conduct $(PARAMS_DIR)/conduct.json --notes $(PIECE_DIR)/gan/notes.npz $(if $(NOTES_SCORE),--score $(NOTES_SCORE)) --params-name $(call shell_word,$(PARAMS))
 
 # gan.cache_limit_mb lives in cache.json, read by the renderer but not a prerequisite: the
 # size of the segment cache changes no frame, so editing it reruns nothing.
@@ -337,7 +342,7 @@ $(PIECE_DIR)/video/picture.mkv: $(PICTURE_SOURCE) $(PARAMS_DIR)/video.json $(VID
 # Make must never delete them: a failed or interrupted rebuild keeps the last good video.
 # (A grouped target's failure would otherwise delete every target after the first.)
 # .PRECIOUS takes file names here: its patterns apply to implicit rules only.
-.PRECIOUS: $(addprefix $(OUT)/$(PIECE),.mp4 .mkv -preview.png -features.png -pan.png -notes.png)
+.PRECIOUS: $(addprefix $(OUT)/$(PIECE),.mp4 .mkv -preview.png -features.png -pan.png -notes.png -conduct.png)
 
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
 $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/mix/master.wav $(PARAMS_DIR)/mux.json $(PARAMS_DIR)/piece.json $(DEPS_mux) | $(OUT)/
@@ -350,6 +355,10 @@ SCORE_BARS := $(if $(SONG_FILE),,$(PIECE_DIR)/score/score.json)
 EFFECTS_TABLE := $(if $(EFFECTS),$(PIECE_DIR)/video/effects.npz)
 $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/gan/features.npz $(PIECE_DIR)/gan/latents.npz $(SCORE_BARS) $(EFFECTS_TABLE) $(DEPS_preview) | $(OUT)/
 	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)' $(if $(SCORE_BARS),--score $(SCORE_BARS)) $(if $(EFFECTS_TABLE),--effects $(EFFECTS_TABLE))
+
+## out/<piece>-conduct.png: each conducted part's note signal beside the latent or layer motion it drives, with bars and sections
+$(OUT)/$(PIECE)-conduct.png: $(PIECE_DIR)/gan/latents.npz $(PIECE_DIR)/gan/notes.npz $(DEPS_preview_conduct) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview_conduct.py $< $(word 2,$^) $@ --title '$(PIECE): the score conducts the picture'
 
 ## video: the finished music video, out/<piece>.mp4 (and .mkv)
 video: $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv

@@ -19,7 +19,8 @@ Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every par
 Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
          gan.blend.with, video.title.font, stems.soundfont) are relative to the folder of that file.
 With --song or --score, the piece's name and title come from that file (its title tag, else
-its file name), unless the params file names that same source itself.
+its file name), unless the params file names that same source itself; the parts named in
+conduct: (those of the params file's own score) are dropped, its sections entry kept.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ def main(argv=None) -> int:
         if video_title["text"] == piece["title"]:
             sections["video"] = dict(sections["video"], title=dict(video_title, text=title))
         piece.update(name=piece_name(source), title=title, score=None, song=None)
+        # conduct: names the parts of the params file's own score; the sections entry still applies.
+        sections["conduct"] = {key: value for key, value in sections["conduct"].items() if key == "sections"}
     piece[kind] = source
     sections["piece"] = piece
 

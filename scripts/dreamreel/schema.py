@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from dreamreel.audio.sections import MIX, PART, STEMS
 from dreamreel.core.errors import DreamreelError
 from dreamreel.core.params import Field, Section, _suggest, load_yaml, validate_section
-from dreamreel.gan.sections import FEATURES, GAN, LATENTS, NOTES, STYLEGAN
+from dreamreel.gan.sections import FEATURES, GAN, LATENTS, NOTES, STYLEGAN, validate_conduct
 from dreamreel.video.sections import EFFECTS, MUX, VIDEO
 
 PIECE = Section(
@@ -47,6 +47,10 @@ SCHEMA: dict[str, Section] = {
     "mux": MUX,
 }
 PARTS_KEY = "parts"
+# conduct: maps the score's parts (any key, like parts:) and the reserved key `sections`
+# to what they drive; written to conduct.json, read by the latents stage, which checks the
+# part names against notes.npz and the targets against the model.
+CONDUCT_KEY = "conduct"
 
 
 def _merge(defaults: Any, override: Any) -> Any:
@@ -75,11 +79,12 @@ class Params:
 
 def validate(data: Mapping[str, Any], source: str = "params.yaml") -> Params:
     """Validate a whole params mapping (as loaded from YAML)."""
-    known = list(SCHEMA) + [PARTS_KEY]
+    known = list(SCHEMA) + [PARTS_KEY, CONDUCT_KEY]
     for key in data:
         if key not in known:
             raise DreamreelError(f"{source}: {key}", "unknown section", _suggest(str(key), known))
     sections = {name: validate_section(f"{source}: {name}", spec, data.get(name)) for name, spec in SCHEMA.items()}
+    sections[CONDUCT_KEY] = validate_conduct(data.get(CONDUCT_KEY), f"{source}: {CONDUCT_KEY}")
     raw_parts = data.get(PARTS_KEY) or {}
     if not isinstance(raw_parts, dict):
         raise DreamreelError(f"{source}: parts", "expected a mapping of part names", "e.g. parts:\\n  vibraphone:\\n    gain_db: -3")

@@ -6,6 +6,8 @@
   envelope, pitch, pitch classes, density); :mod:`.form`: the sections, from the score's
   marks or by segmenting a song.
 - :mod:`.latents`, :mod:`.imagenet`: the BigGAN/cppn walk and its ImageNet classes.
+- :mod:`.conduct`: the ``conduct`` mapping: parts' notes drive walk targets, sections change
+  the scene; the dynamics gain that makes quiet sections move slowly.
 - :mod:`.models`: the frame models (BigGAN, cppn, StyleGAN) behind one interface.
 - :mod:`.stylegan`: the safe loader and clean-room generator for StyleGAN files, and the
   audio mapping to its ws.
