@@ -114,3 +114,22 @@ def test_a_song_without_notes_has_no_parts(tmp_path):
     save_npz(tmp_path / "notes.npz", members)
     found = open_npz(tmp_path / "notes.npz")
     assert found["note_on"].shape == (10, 0) and found["pitch_classes"].shape == (10, 0, 12) and found["parts"].shape == (0,)
+
+
+def test_memory_does_not_grow_with_the_length_of_the_piece(tmp_path):
+    import tracemalloc
+
+    def peak_bytes(minutes: int) -> int:
+        end = minutes * 60 * 2 * TPQ  # 120 BPM: two quarters a second
+        score = score_of({f"p{i}": [(k, k + 200, 50 + 5 * i + k // 240 % 7, 90) for k in range(0, end, 240)] for i in range(3)})
+        n_frames = minutes * 60 * 30
+        tracemalloc.start()
+        save_npz(tmp_path / "notes.npz", notes.note_signals(score, fps=Fraction(30), n_frames=n_frames, params=DEFAULTS))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    short, long = peak_bytes(3), peak_bytes(30)
+    # Ten times the music: the note list grows (24 bytes a note), the per-frame members
+    # (12 MB for 30 minutes of three parts) are never held.
+    assert long < short + 3 * 2**20 and long < 10 * 2**20

@@ -75,9 +75,21 @@ def part_notes(score: Score, *, fps: Fraction) -> list[PartNotes]:
     return parts
 
 
+def _spans(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (note, frame) pair of the intervals [starts, stops): the note's index and the frame, shape (pairs,) each."""
+    lengths = np.maximum(stops - starts, 0)
+    note = np.repeat(np.arange(len(starts)), lengths)
+    first_pair = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return note, starts[note] + (np.arange(len(note)) - first_pair)
+
+
 def signal_block(parts: list[PartNotes], first_frame: int, stop_frame: int, *, fps: Fraction, attack_s: float, release_s: float,
                  density_window_s: float) -> dict[str, np.ndarray]:
     """Every per-frame member for frames [first_frame, stop_frame).
+
+    Each note is spread over the frames it reaches in this block as (note, frame) pairs,
+    and the pairs are reduced per frame (max, min, sum), so the work is proportional to
+    the notes in the block, whatever the length of the piece.
 
     Returns
     -------
@@ -87,44 +99,42 @@ def signal_block(parts: list[PartNotes], first_frame: int, stop_frame: int, *, f
     """
     count, width = stop_frame - first_frame, len(parts)
     out = {name: np.zeros((count, width)) for name in SIGNALS}
-    for name in ("pitch_low", "pitch_high", "pitch_mean"):
-        out[name][:] = np.nan
     classes = np.zeros((count, width, 12))
     attack, release = attack_s * float(fps), release_s * float(fps)  # in frames
     window = max(1, round(density_window_s * float(fps)))  # frames
     release_frames = math.ceil(release) + 1
     frames = np.arange(first_frame, stop_frame)
     for p, notes in enumerate(parts):
-        sounding = np.zeros(count)
-        pitch_sum = np.zeros(count)
+        near = (notes.first < stop_frame) & (notes.stop + release_frames > first_frame)
+        on, stop, level, pitch = notes.first[near], notes.stop[near], notes.level[near], notes.pitch[near]
+        starts_here = on >= first_frame
+        np.maximum.at(out["note_on"][:, p], on[starts_here] - first_frame, level[starts_here])
+
+        note, frame = _spans(np.maximum(on, first_frame), np.minimum(stop, stop_frame))
+        local = frame - first_frame
+        np.maximum.at(out["velocity"][:, p], local, level[note])
+        sounding = np.bincount(local, minlength=count)
+        heard = sounding > 0
         low = np.full(count, np.inf)
         high = np.full(count, -np.inf)
-        near = np.flatnonzero((notes.first < stop_frame) & (notes.stop + release_frames > first_frame))
-        for i in near:
-            on, stop, level, pitch = int(notes.first[i]), int(notes.stop[i]), float(notes.level[i]), int(notes.pitch[i])
-            if first_frame <= on < stop_frame:
-                out["note_on"][on - first_frame, p] = max(out["note_on"][on - first_frame, p], level)
-            a, b = max(on, first_frame) - first_frame, min(stop, stop_frame) - first_frame
-            if b > a:
-                span = slice(a, b)
-                out["velocity"][span, p] = np.maximum(out["velocity"][span, p], level)
-                sounding[span] += 1
-                pitch_sum[span] += pitch
-                low[span] = np.minimum(low[span], pitch)
-                high[span] = np.maximum(high[span], pitch)
-                classes[span, p, pitch % 12] += level
-            a, b = max(on, first_frame), min(stop + release_frames, stop_frame)
-            if b > a:
-                k = np.arange(a, b)
-                rise = np.minimum(1.0, (k - on + 1) / attack) if attack > 0 else np.ones(len(k))
-                held = min(1.0, (stop - on) / attack) if attack > 0 else 1.0
-                fall = np.clip(1.0 - (k - stop + 1) / release, 0.0, 1.0) if release > 0 else np.zeros(len(k))
-                envelope = level * np.where(k < stop, rise, held * fall)
-                out["envelope"][a - first_frame : b - first_frame, p] = np.maximum(out["envelope"][a - first_frame : b - first_frame, p], envelope)
-        heard = sounding > 0
-        out["pitch_low"][heard, p] = low[heard]
-        out["pitch_high"][heard, p] = high[heard]
-        out["pitch_mean"][heard, p] = pitch_sum[heard] / sounding[heard]
+        np.minimum.at(low, local, pitch[note])
+        np.maximum.at(high, local, pitch[note])
+        out["pitch_low"][:, p] = np.where(heard, low, np.nan)
+        out["pitch_high"][:, p] = np.where(heard, high, np.nan)
+        pitch_sum = np.bincount(local, weights=pitch[note].astype(np.float64), minlength=count)
+        out["pitch_mean"][:, p] = np.where(heard, pitch_sum / np.maximum(sounding, 1), np.nan)
+        classes[:, p, :] = np.bincount(local * 12 + pitch[note] % 12, weights=level[note], minlength=count * 12).reshape(count, 12)
+
+        note, frame = _spans(np.maximum(on, first_frame), np.minimum(stop + release_frames, stop_frame))
+        start, end = on[note], stop[note]
+        if attack > 0:
+            rise = np.minimum(1.0, (frame - start + 1) / attack)
+            held = np.minimum(1.0, (end - start) / attack)
+        else:
+            rise = held = np.ones(len(note))
+        fall = np.clip(1.0 - (frame - end + 1) / release, 0.0, 1.0) if release > 0 else np.zeros(len(note))
+        np.maximum.at(out["envelope"][:, p], frame - first_frame, level[note] * np.where(frame < end, rise, held * fall))
+
         # Notes started in the trailing window (k - window, k], from the sorted note-on frames.
         started = np.searchsorted(notes.first, frames, side="right") - np.searchsorted(notes.first, frames - window, side="right")
         out["density"][:, p] = started / (window / float(fps))
