@@ -44,6 +44,7 @@ MIDI_PATH ?=
 TRANSCRIBE ?=
 SONG_STEMS ?=
 SONG_STEM_PARTS ?=
+SONG_STEMS_TOLERANCE_S ?=
 SOUNDFONT ?=
 PARTS ?=
 GAN_MODEL ?=
@@ -253,9 +254,14 @@ else
 ANALYSIS_AUDIO := $(PIECE_DIR)/mix/master.wav
 ANALYSIS_PARTS :=
 endif
+# A song's own stems (STEMS=) are analysed one by one beside the song itself.
+ANALYSIS_PART_AUDIO := $(if $(SONG_FILE),$(SONG_STEMS))
+ifneq ($(ANALYSIS_PART_AUDIO),)
+ANALYSIS_PARTS := --part-names $(SONG_STEM_PARTS) --part-audio $(SONG_STEMS) --part-tolerance-s $(SONG_STEMS_TOLERANCE_S)
+endif
 
 ## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame, and each stem's own bands, onsets, RMS (params: features)
-$(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
+$(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(ANALYSIS_PART_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
 	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json $(ANALYSIS_PARTS) --params-name $(call shell_word,$(PARAMS))
 
 # The notes the signals come from: the score's, in its played form; a song's MIDI file

@@ -17,7 +17,7 @@ Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every par
          effects, and beat or bar signals), and for a song MIDI_FILE/MIDI_PATH (its MIDI
          file's link and path), TRANSCRIBE (song.transcribe, when on) and SONG_STEMS /
          SONG_STEM_PARTS (links to its stems, under ../source/stems/, and their part
-         names: the WAV files' names, slugified). JSON files are
+         names: the WAV files' names, slugified) and SONG_STEMS_TOLERANCE_S. JSON files are
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
 Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
@@ -216,6 +216,8 @@ def main(argv=None) -> int:
             f"TRANSCRIBE := {song['transcribe'] if song['transcribe'] != 'off' else ''}",
             f"SONG_STEMS := {' '.join(make_value(stems_named_at, str(path)) for path in stem_links)}",
             f"SONG_STEM_PARTS := {' '.join(make_value(stems_named_at, name) for name, _ in stems)}",
+            # Only checks the stems: a new value need not analyse them again.
+            f"SONG_STEMS_TOLERANCE_S := {song['stems_tolerance_s']!r}",
             *folder_rule,
         ]
         sections["song"] = dict(song, midi=midi or None, stems=stems_folder or None)
