@@ -69,7 +69,7 @@ def test_tempo_changes_and_meters_stay_where_they_were_in_the_music(tmp_path):
 
 
 @pytest.mark.parametrize("offset_s, song_s, message", [
-    (2.0, 3.0, "longer than the song"),  # the last note starts at 2 s + 2 s, past the 3 s song and its 0.5 s tolerance
+    (2.0, 3.0, "longer than the song"),  # the last note ends at 4 s + 2 s, past the 3 s song and its 0.5 s tolerance
     (-1.0, 20.0, "starts before the song"),  # the first note at -1 s
     (0.0, 30.0, "shorter than the song"),  # the last note ends at 4 s: 26 s of song after it
 ])

@@ -17,7 +17,7 @@ SONG = Section(
     {
         "midi": Field(None, "str", "a MIDI file of the song's notes (.mid); MIDI= on the command line replaces it", nullable=True),
         "midi_offset_s": Field(0.0, "number", "where the MIDI's time 0 falls in the song, in seconds (negative: the MIDI starts before the song, e.g. a count-in bar)", minimum=-3600.0, maximum=3600.0),
-        "midi_tolerance_s": Field(0.5, "number", "how far outside the song (before its start or after its end) a MIDI note may start and still be taken", minimum=0.0, maximum=60.0),
+        "midi_tolerance_s": Field(0.5, "number", "how far outside the song a MIDI note may start (before the song's start) or end (after the song's end) and still be taken", minimum=0.0, maximum=60.0),
         "midi_tail_s": Field(10.0, "number", "how long the song may go on after the MIDI's last note ends (a fade, a reverb tail) before the MIDI counts as too short for it", minimum=0.0, maximum=3600.0),
         "stems": Field(None, "str", "a folder of WAV files, one per part of the song (their file names name the parts); STEMS= on the command line replaces it", nullable=True),
         "stems_tolerance_s": Field(0.5, "number", "how much a stem's length may differ from the song's", minimum=0.0, maximum=60.0),

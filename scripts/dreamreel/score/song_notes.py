@@ -15,7 +15,7 @@ start, and any note between the song's start and that barline is placed in the p
 bar at its time (to the tick).
 
 :func:`check_span` refuses a MIDI that does not fit the song: notes starting before the
-song or after its end (beyond ``midi_tolerance_s``), or a last note ending more than
+song or ending after its end (beyond ``midi_tolerance_s``), or a last note ending more than
 ``midi_tail_s`` before the song ends.
 """
 
@@ -44,12 +44,12 @@ def note_seconds(score: Score) -> tuple[np.ndarray, np.ndarray]:
 def check_span(score: Score, *, offset_s: float, song_s: float, tolerance_s: float, tail_s: float, where: str) -> None:
     """Refuse a MIDI (read on its own clock) whose notes, moved by ``offset_s``, do not fit a song of ``song_s`` seconds."""
     starts, ends = note_seconds(score)
-    first, last_start, last_end = starts.min() + offset_s, starts.max() + offset_s, ends.max() + offset_s
+    first, last_end = starts.min() + offset_s, ends.max() + offset_s
     span = f"its notes, placed at song.midi_offset_s {offset_s:g} s, run from {first:.2f} s to {last_end:.2f} s, but the song is {song_s:.2f} s long"
     if first < -tolerance_s:
         raise DreamreelError(where, f"the MIDI starts before the song: {span}",
                              "raise song.midi_offset_s by the MIDI's lead-in, or give the MIDI of this song")
-    if last_start > song_s + tolerance_s:
+    if last_end > song_s + tolerance_s:
         raise DreamreelError(where, f"the MIDI is longer than the song: {span}",
                              "check song.midi_offset_s (seconds, where the MIDI's time 0 falls in the song), or give the MIDI of this song")
     if last_end < song_s - tail_s:
