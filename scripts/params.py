@@ -82,6 +82,10 @@ def resolve_source(args, piece: dict, where: str) -> tuple[str, str, str]:
     return kind, path, named_at
 
 
+# STEMS= values that ask for the stems to be separated from the song rather than given.
+SEPARATORS = ("demucs", "auto")
+
+
 def _named_input(args, params_value: str | None, command_value: str, variable: str, key: str) -> tuple[str, str, str]:
     """(path as seen from where make runs, where it was named, fix) of MIDI= or STEMS=, else song.<key>."""
     if command_value:
@@ -204,6 +208,9 @@ def main(argv=None) -> int:
                 raise DreamreelError(midi_named_at, f"MIDI file {midi!r} not found" if not Path(midi).exists() else f"{midi!r} is not a file", midi_fix)
             midi_link = str(args.out_dir.parent / "source" / "midi.mid")
             links.append((Path(midi_link), midi, "MIDI file", midi_named_at))
+        if stems_folder and Path(stems_folder).name.lower() in SEPARATORS and not Path(stems_folder).exists():
+            raise DreamreelError(stems_named_at, "automatic source separation (demucs) is not built in: its model weights download on first use, and builds run offline",
+                                 "separate the song into one WAV per part with a tool you trust, and give their folder: STEMS=stems/")
         stems = song_stems(stems_folder, stems_named_at, stems_fix) if stems_folder else []
         stems_dir = args.out_dir.parent / "source" / "stems"
         stem_links = [stems_dir / f"{name}.wav" for name, _ in stems]

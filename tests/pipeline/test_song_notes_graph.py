@@ -140,9 +140,11 @@ def test_a_bad_stems_folder_is_one_line_and_the_fixed_folder_builds(tmp_path):
     assert open_npz(piece_dir(tmp_path, *SONG) / "gan/features.npz")["part_names"].tolist() == ["bass-line", "lead"]
 
 
-def test_a_missing_stems_folder_and_midi_with_a_score_are_one_line(tmp_path):
+def test_a_missing_stems_folder_demucs_and_midi_with_a_score_are_one_line(tmp_path):
     write_song(tmp_path)
     assert "STEMS=elsewhere: stems folder 'elsewhere' not found" in one_error_line(make(tmp_path, "notes", "SONG=song.wav", "STEMS=elsewhere", check=False))
+    line = one_error_line(make(tmp_path, "notes", "SONG=song.wav", "STEMS=demucs", check=False))
+    assert "STEMS=demucs: automatic source separation (demucs) is not built in" in line and "STEMS=stems/" in line
     line = one_error_line(make(tmp_path, "notes", "SCORE=tiny.mid", "MIDI=tiny.mid", check=False))
     assert "MIDI=tiny.mid: a score has its own notes and parts" in line
 
