@@ -56,6 +56,8 @@ def main(argv=None) -> int:
             raise DreamreelError(f"{where}.section_bars", "a song has no bars to start sections at",
                                  "give notes.section_times_s in seconds instead")
         sections = form.segment_song(features, sections=params["song_sections"], section_times_s=params["section_times_s"], where=where)
+        if score is not None:
+            sections = form.on_bars(sections, score)
     members = notes.note_signals(score, fps=fps, n_frames=n_frames, params=params)
     members.update(notes.section_members(sections))
     members.update(notes.bar_members(score))

@@ -62,3 +62,13 @@ def test_section_bars_that_do_not_rise_are_one_line_with_the_valid_range(tmp_pat
     assert run_cli(script.main, [*argv, "--score", str(tmp_path / "score.json")]) == 2
     assert capsys.readouterr().err.strip() == ("dreamreel: error: params.yaml: notes.section_bars: the bars [3, 2] do not rise "
                                                "(played bars 1 to 3) — list rising played bar numbers from 1 to 3")
+
+
+def test_sections_from_the_audio_of_a_song_with_notes_get_their_bars(tmp_path):
+    argv = inputs(tmp_path, n_frames=180, fps=(30, 1))
+    (tmp_path / "notes.json").write_text(json.dumps({"section_times_s": [2.5]}))
+    assert run_cli(script.main, [*argv, "--score", str(tmp_path / "score.json"), "--sections", "audio"]) == 0
+    found = open_npz(tmp_path / "notes.npz")
+    # 120 BPM 4/4: 2.5 s is in bar 2 (2 s to 4 s).
+    assert found["section_bar"].tolist() == [1, 2] and found["section_start_frame"].tolist() == [0, 75]
+    assert found["parts"].tolist() == ["vibraphone", "marimba"]

@@ -11,7 +11,6 @@ from dreamreel.gan import features
 from dreamreel.gan.sections import FEATURES
 from gan_helpers import music, write_params, write_wav
 
-SR = 22050
 
 
 def params(**overrides) -> dict:
@@ -19,11 +18,12 @@ def params(**overrides) -> dict:
 
 
 def test_one_part_alone_has_the_bands_onsets_and_rms_of_the_whole_analysis(monkeypatch):
-    mono = music(SR, 3.0)[0]
-    whole = features.analyze(mono[None], sample_rate_hz=SR, params=params(analysis_rate_hz=SR))
-    monkeypatch.setattr(features, "STFT_BLOCK", 50)  # and block by block
-    part = features.analyze_part_blocks(lambda: iter([mono[:7000], mono[7000:]]), samples=mono.size, sample_rate_hz=SR,
-                                        params=params(analysis_rate_hz=SR))
+    rate = 11025  # a low analysis rate keeps the test quick
+    mono = music(rate, 2.0)[0]
+    whole = features.analyze(mono[None], sample_rate_hz=rate, params=params(analysis_rate_hz=rate))
+    monkeypatch.setattr(features, "STFT_BLOCK", 30)  # and block by block
+    part = features.analyze_part_blocks(lambda: iter([mono[:7000], mono[7000:]]), samples=mono.size, sample_rate_hz=rate,
+                                        params=params(analysis_rate_hz=rate))
     for key in features.PART_FEATURE_KEYS:
         np.testing.assert_allclose(part[key], whole[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
@@ -59,3 +59,23 @@ def test_part_names_must_match_the_files(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == "dreamreel: error: analyze.py --part-names: 2 names for 1 audio files (a b) — give one different name per audio file, in the same order"
     assert not (tmp_path / "f.npz").exists()
+
+
+def test_a_part_is_analysed_without_holding_the_song(monkeypatch):
+    monkeypatch.setattr(features, "STFT_BLOCK", 64)
+    held = []
+    original = features._SampleWindow.take
+
+    def take(self, lo, hi):
+        result = original(self, lo, hi)
+        held.append(len(self._buffer))
+        return result
+
+    monkeypatch.setattr(features._SampleWindow, "take", take)
+    rate = 11025
+    mono = music(rate, 12.0)[0]
+    features.analyze_part_blocks(lambda: (mono[i : i + 4096] for i in range(0, mono.size, 4096)), samples=mono.size,
+                                 sample_rate_hz=rate, params=params(analysis_rate_hz=rate))
+    # One block of 64 frames, its STFT window and one read block: well under a second of the 12 s.
+    bound = 64 * features.ANALYSIS_HOP + features.N_FFT + 4096
+    assert held and max(held) <= bound < mono.size

@@ -73,18 +73,19 @@ def _bar_index(score: Score, tick: int) -> int:
 
 
 def score_marks(score: Score) -> list[tuple[int, str, str]]:
-    """Every mark that may start a section, as (bar index, kind, label), in time order."""
+    """Every mark that may start a section, as (bar index, kind, label), in time order; only a
+    rehearsal mark's label names its section (the others are called by their bar)."""
     found: list[tuple[int, int, str, str]] = [(m.tick, KIND_RANK.index(m.kind), m.kind, m.label) for m in score.marks]
     for previous, meter in zip(score.meters, score.meters[1:]):
         if (meter.numerator, meter.denominator) != (previous.numerator, previous.denominator):
-            found.append((meter.tick, KIND_RANK.index("meter"), "meter", f"{meter.numerator}/{meter.denominator}"))
+            found.append((meter.tick, KIND_RANK.index("meter"), "meter", ""))
     # A tempo change counts where the tempo before it held for MIN_SECTION_BARS bars: the
     # first step of a ramp marks it, its later steps do not.
     steady_since = 0
     for previous, tempo in zip(score.tempos, score.tempos[1:]):
         ratio = max(tempo.us_per_quarter, previous.us_per_quarter) / min(tempo.us_per_quarter, previous.us_per_quarter)
         if ratio >= TEMPO_CHANGE_RATIO and _bar_index(score, tempo.tick) - _bar_index(score, steady_since) >= MIN_SECTION_BARS:
-            found.append((tempo.tick, KIND_RANK.index("tempo"), "tempo", f"{tempo.bpm:.0f} BPM"))
+            found.append((tempo.tick, KIND_RANK.index("tempo"), "tempo", ""))
         steady_since = tempo.tick
     found.sort()
     return [(_bar_index(score, tick), kind, label) for tick, _, kind, label in found]
@@ -179,6 +180,15 @@ def _sections_at_times(times_s: Sequence[float], *, fps: Fraction, n_frames: int
         bar = bar_of(float(start)) if bar_of else -1
         sections.append(Section(frame, float(start), f"{float(start):g} s", kind, bar))
     return sections
+
+
+def on_bars(sections: list[Section], score: Score) -> list[Section]:
+    """``sections`` found in the audio, each given the played bar of ``score`` it starts in
+    (a song whose notes come from a MIDI file or a transcription has bars, not marks)."""
+    tempo = TempoMap.from_score(score)
+    first, _ = bar_numbers(score)
+    return [Section(s.start_frame, s.start_s, s.label, s.kind, first + _bar_index(score, int(tempo.seconds_to_tick(s.start_s))))
+            for s in sections]
 
 
 def auto_section_count(duration_s: float) -> int:

@@ -1,9 +1,10 @@
 """Standard MIDI files: read one into a :class:`~dreamreel.score.Score`, write one per part.
 
 Reading keeps ticks as they are (no conversion to seconds), so tempo changes anywhere and
-any time signature stay exact. Marker and cue point events become rehearsal marks and
-key signature changes key marks (:class:`~dreamreel.score.model.Mark`), where sections start. Writing produces the per-part files that FluidSynth renders
-into stems: each holds the whole tempo and meter map, so every stem has the same timeline.
+any time signature stay exact. Marker and cue point events become rehearsal marks, and
+key signature changes key marks (:class:`~dreamreel.score.model.Mark`): where sections
+start. Writing produces the per-part files that FluidSynth renders into stems: each holds
+the whole tempo and meter map, so every stem has the same timeline.
 """
 
 from __future__ import annotations

@@ -63,9 +63,6 @@ class MeterChange:
     denominator: int
 
 
-MARK_KINDS = ("rehearsal", "double_bar", "key")
-
-
 @dataclass(frozen=True)
 class Mark:
     """A mark in the score that may start a section, at ``tick`` in the played form.

@@ -311,7 +311,6 @@ def song_clock(audio: np.ndarray, sample_rate_hz: int, *, beats_per_bar: int, wh
     return MusicalClock.from_beat_times(beats, beats_per_bar=beats_per_bar, duration_s=audio.shape[-1] / sample_rate_hz, where=where)
 
 
-
 class ExactClock:
     """Seconds at integer ticks of a score, exactly, as :class:`~fractions.Fraction`.
 
