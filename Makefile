@@ -28,6 +28,10 @@ SETUP := $(VENV)/.installed $(VENV)/.system-tools
 # a source that replaces the params file's own. Only params.mk (below) turns them into files.
 SONG ?=
 SCORE ?=
+# With a song: its notes as a MIDI file (placed by song.midi_offset_s), and a folder of its
+# stems, one WAV per part. They replace the params file's song.midi and song.stems.
+MIDI ?=
+STEMS ?=
 
 # Set by $(PIECE_DIR)/params/params.mk, written by scripts/params.py from the params file.
 PIECE ?=
@@ -35,6 +39,12 @@ SCORE_FILE ?=
 SCORE_PATH ?=
 SONG_FILE ?=
 SONG_PATH ?=
+MIDI_FILE ?=
+MIDI_PATH ?=
+TRANSCRIBE ?=
+SONG_STEMS ?=
+SONG_STEM_PARTS ?=
+SONG_STEMS_TOLERANCE_S ?=
 SOUNDFONT ?=
 PARTS ?=
 GAN_MODEL ?=
@@ -58,9 +68,9 @@ shell_word = '$(subst ','"'"',$(1))'
 # Every params file, and every SONG= or SCORE= given on top of it, builds into a folder of
 # its own, named after the source and a hash of the absolute paths. Switching pieces
 # neither mixes them nor throws away either one's cache; switching back rebuilds nothing.
-PIECE_DIR := $(BUILD)/$(shell bash $(ROOT)scripts/piece_dir.sh $(call shell_word,$(PARAMS)) $(call shell_word,$(SONG)) $(call shell_word,$(SCORE)))
+PIECE_DIR := $(BUILD)/$(shell bash $(ROOT)scripts/piece_dir.sh $(call shell_word,$(PARAMS)) $(call shell_word,$(SONG)) $(call shell_word,$(SCORE)) $(call shell_word,$(MIDI)) $(call shell_word,$(STEMS)))
 PARAMS_DIR := $(PIECE_DIR)/params
-SPLIT_COMMAND = $(PY) $(ROOT)scripts/params.py $(call shell_word,$(PARAMS)) --song $(call shell_word,$(SONG)) --score $(call shell_word,$(SCORE)) --out-dir $(PARAMS_DIR)/ --makefile $(PARAMS_DIR)/params.mk
+SPLIT_COMMAND = $(PY) $(ROOT)scripts/params.py $(call shell_word,$(PARAMS)) --song $(call shell_word,$(SONG)) --score $(call shell_word,$(SCORE)) --midi $(call shell_word,$(MIDI)) --stems $(call shell_word,$(STEMS)) --out-dir $(PARAMS_DIR)/ --makefile $(PARAMS_DIR)/params.mk
 
 # Input that Make itself cannot carry gets our one line, never Make's "No rule to make target".
 INPUT_ERROR :=
@@ -152,10 +162,13 @@ $(VENV)-python: FORCE
 	@printf '%s\n' '$(PYTHON)' | cmp -s - $@ || printf '%s\n' '$(PYTHON)' > $@
 endif
 
+# Of basic-pitch only the ONNX model is used (song.transcribe): it is installed without its
+# own dependencies, which would bring TensorFlow 2.15 and numpy<2.
 $(VENV)/.installed: $(ROOT)pyproject.toml
 	$(PYTHON) -m venv $(if $(filter $(VENV)-python,$?),--clear) $(VENV)
 	$(VENV)/bin/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
 	$(VENV)/bin/pip install --quiet -e '$(ROOT).[test]'
+	$(VENV)/bin/pip install --quiet --no-deps basic-pitch==0.4.0
 	touch $@
 
 $(VENV)/.system-tools: $(ROOT)scripts/setup_system.sh | $(VENV)/.installed
@@ -191,7 +204,7 @@ $(PIECE_DIR)/score/parts.mk: $(PIECE_DIR)/score/score.json $(PARAMS_DIR)/parts.j
 	$(PY) $(ROOT)scripts/part_params.py $(wordlist 1,3,$^) --out-dir $(PARAMS_DIR)/part --makefile $@ --params-name $(call shell_word,$(PARAMS))
 endif
 
-STEMS := $(PARTS:%=$(PIECE_DIR)/stems/%.wav)
+RENDERED_STEMS := $(PARTS:%=$(PIECE_DIR)/stems/%.wav)
 DRY := $(PARTS:%=$(PIECE_DIR)/fx/%.dry.wav)
 WET := $(PARTS:%=$(PIECE_DIR)/fx/%.wet.wav)
 
@@ -235,20 +248,31 @@ demo: video preview
 # mix, so a mixing edit only remuxes; or to the master. A song is its own master.
 # Named stems are also analysed one by one (part_* in features.npz), beside their sum.
 ifeq ($(if $(SONG_FILE),song)$(ANALYSIS_SOURCE),stems)
-ANALYSIS_AUDIO := $(STEMS)
+ANALYSIS_AUDIO := $(RENDERED_STEMS)
 ANALYSIS_PARTS := --part-names $(PARTS)
 else
 ANALYSIS_AUDIO := $(PIECE_DIR)/mix/master.wav
 ANALYSIS_PARTS :=
 endif
+# A song's own stems (STEMS=) are analysed one by one beside the song itself.
+ANALYSIS_PART_AUDIO := $(if $(SONG_FILE),$(SONG_STEMS))
+ifneq ($(ANALYSIS_PART_AUDIO),)
+ANALYSIS_PARTS := --part-names $(SONG_STEM_PARTS) --part-audio $(SONG_STEMS) --part-tolerance-s $(SONG_STEMS_TOLERANCE_S)
+endif
 
 ## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame, and each stem's own bands, onsets, RMS (params: features)
-$(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
+$(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(ANALYSIS_PART_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
 	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json $(ANALYSIS_PARTS) --params-name $(call shell_word,$(PARAMS))
 
-# The notes the signals come from: the score's, in its played form. A song has none (P = 0
-# parts), and its sections come from segmenting its audio.
-NOTES_SCORE := $(if $(SONG_FILE),,$(PIECE_DIR)/score/score.json)
+# The notes the signals come from: the score's, in its played form; a song's MIDI file
+# placed in it, or its transcription; or none (P = 0 parts). A song's sections come from
+# segmenting its audio.
+SONG_NOTES := $(if $(MIDI_FILE)$(TRANSCRIBE),$(PIECE_DIR)/song/notes-score.json)
+NOTES_SCORE := $(if $(SONG_FILE),$(SONG_NOTES),$(PIECE_DIR)/score/score.json)
+
+## build/<piece>/song/notes-score.json: a song's notes on its clock, from MIDI= (placed by song.midi_offset_s) or song.transcribe (params: song)
+$(PIECE_DIR)/song/notes-score.json: $(PIECE_DIR)/mix/master.wav $(MIDI_FILE) $(PARAMS_DIR)/song.json $(DEPS_song_notes) | $(PIECE_DIR)/song/
+	$(PY) $(ROOT)scripts/song_notes.py $< $@ --params $(PARAMS_DIR)/song.json $(if $(MIDI_FILE),--midi $(call shell_word,$(MIDI_PATH)),--transcribe) --params-name $(call shell_word,$(PARAMS))
 
 ## out/<piece>-notes.png: each part's note signals (envelope, note-ons, pitch range) over time, with barlines and sections
 $(OUT)/$(PIECE)-notes.png: $(PIECE_DIR)/gan/notes.npz $(PIECE_DIR)/gan/features.npz $(DEPS_preview_notes) | $(OUT)/

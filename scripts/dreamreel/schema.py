@@ -2,7 +2,7 @@
 
 Each top-level section becomes ``build/params/<section>.json``, the one parameter file of
 the stage(s) that read it. Each stage declares its sections in its own ``sections``
-module (:mod:`dreamreel.audio.sections`, :mod:`dreamreel.gan.sections`,
+module (:mod:`dreamreel.score.sections`, :mod:`dreamreel.audio.sections`, :mod:`dreamreel.gan.sections`,
 :mod:`dreamreel.video.sections`); they are gathered into :data:`SCHEMA` here, beside the
 piece itself. This module belongs to no stage: it is the params split's view of the whole
 pipeline, so stage packages never import it.
@@ -19,6 +19,7 @@ from dreamreel.audio.sections import MIX, PART, STEMS
 from dreamreel.core.errors import DreamreelError
 from dreamreel.core.params import Field, Section, _suggest, load_yaml, validate_section
 from dreamreel.gan.sections import FEATURES, GAN, LATENTS, NOTES, STYLEGAN, validate_conduct
+from dreamreel.score.sections import SONG
 from dreamreel.video.sections import EFFECTS, MUX, VIDEO
 
 PIECE = Section(
@@ -34,6 +35,7 @@ PIECE = Section(
 
 SCHEMA: dict[str, Section] = {
     "piece": PIECE,
+    "song": SONG,
     "stems": STEMS,
     "part_defaults": PART,
     "mix": MIX,
