@@ -39,7 +39,7 @@ from dreamreel import schema
 from dreamreel.audio.soundfont import find_soundfont
 from dreamreel.core import params as params_lib
 from dreamreel.core.atomic import replace_if_changed, replace_link_if_changed, write_bytes_atomic
-from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.errors import DreamreelError, notice, run_cli
 from dreamreel.core.ffmpeg_tools import media_title
 from dreamreel.core.makefile import make_text, make_value, required_file_rule
 from dreamreel.score.model import slugify
@@ -145,6 +145,10 @@ def main(argv=None) -> int:
             sections["video"] = dict(sections["video"], title=dict(video_title, text=title))
         piece.update(name=piece_name(source), title=title, score=None, song=None)
         # conduct: names the parts of the params file's own score; the sections entry still applies.
+        dropped = sorted(key for key in sections["conduct"] if key != "sections")
+        if dropped:
+            notice(f"{args.params}: conduct", f"{', '.join(dropped)} belong to this file's own piece and are left out for {args.song or args.score}; "
+                   "to conduct its parts, write a params file for it (piece.song or piece.score, and conduct:)")
         sections["conduct"] = {key: value for key, value in sections["conduct"].items() if key == "sections"}
     piece[kind] = source
     sections["piece"] = piece

@@ -37,6 +37,8 @@ def test_a_song_on_the_command_line_drops_the_params_files_parts_and_keeps_its_s
     result, out = _split(tmp_path, MAPPING, "--song", str(tmp_path / "song.wav"))
     assert result.returncode == 0, result.stderr
     assert list(json.loads((out / "conduct.json").read_text())) == ["sections"]
+    # Not silently: the user hears which parts were left out and how to conduct the song's own.
+    assert "dreamreel: notice:" in result.stderr and "Marimba, vibraphone" in result.stderr and "write a params file" in result.stderr
 
 
 @pytest.mark.parametrize(("text", "message"), [
