@@ -28,6 +28,10 @@ SETUP := $(VENV)/.installed $(VENV)/.system-tools
 # a source that replaces the params file's own. Only params.mk (below) turns them into files.
 SONG ?=
 SCORE ?=
+# With a song: its notes as a MIDI file (placed by song.midi_offset_s), and a folder of its
+# stems, one WAV per part. They replace the params file's song.midi and song.stems.
+MIDI ?=
+STEMS ?=
 
 # Set by $(PIECE_DIR)/params/params.mk, written by scripts/params.py from the params file.
 PIECE ?=
@@ -35,6 +39,12 @@ SCORE_FILE ?=
 SCORE_PATH ?=
 SONG_FILE ?=
 SONG_PATH ?=
+MIDI_FILE ?=
+MIDI_PATH ?=
+TRANSCRIBE ?=
+SONG_STEMS ?=
+SONG_STEM_PARTS ?=
+SONG_STEMS_TOLERANCE_S ?=
 SOUNDFONT ?=
 PARTS ?=
 GAN_MODEL ?=
@@ -59,9 +69,9 @@ shell_word = '$(subst ','"'"',$(1))'
 # Every params file, and every SONG= or SCORE= given on top of it, builds into a folder of
 # its own, named after the source and a hash of the absolute paths. Switching pieces
 # neither mixes them nor throws away either one's cache; switching back rebuilds nothing.
-PIECE_DIR := $(BUILD)/$(shell bash $(ROOT)scripts/piece_dir.sh $(call shell_word,$(PARAMS)) $(call shell_word,$(SONG)) $(call shell_word,$(SCORE)))
+PIECE_DIR := $(BUILD)/$(shell bash $(ROOT)scripts/piece_dir.sh $(call shell_word,$(PARAMS)) $(call shell_word,$(SONG)) $(call shell_word,$(SCORE)) $(call shell_word,$(MIDI)) $(call shell_word,$(STEMS)))
 PARAMS_DIR := $(PIECE_DIR)/params
-SPLIT_COMMAND = $(PY) $(ROOT)scripts/params.py $(call shell_word,$(PARAMS)) --song $(call shell_word,$(SONG)) --score $(call shell_word,$(SCORE)) --out-dir $(PARAMS_DIR)/ --makefile $(PARAMS_DIR)/params.mk
+SPLIT_COMMAND = $(PY) $(ROOT)scripts/params.py $(call shell_word,$(PARAMS)) --song $(call shell_word,$(SONG)) --score $(call shell_word,$(SCORE)) --midi $(call shell_word,$(MIDI)) --stems $(call shell_word,$(STEMS)) --out-dir $(PARAMS_DIR)/ --makefile $(PARAMS_DIR)/params.mk
 
 # Input that Make itself cannot carry gets our one line, never Make's "No rule to make target".
 INPUT_ERROR :=
@@ -153,10 +163,13 @@ $(VENV)-python: FORCE
 	@printf '%s\n' '$(PYTHON)' | cmp -s - $@ || printf '%s\n' '$(PYTHON)' > $@
 endif
 
+# Of basic-pitch only the ONNX model is used (song.transcribe): it is installed without its
+# own dependencies, which would bring TensorFlow 2.15 and numpy<2.
 $(VENV)/.installed: $(ROOT)pyproject.toml
 	$(PYTHON) -m venv $(if $(filter $(VENV)-python,$?),--clear) $(VENV)
 	$(VENV)/bin/pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
 	$(VENV)/bin/pip install --quiet -e '$(ROOT).[test]'
+	$(VENV)/bin/pip install --quiet --no-deps basic-pitch==0.4.0
 	touch $@
 
 $(VENV)/.system-tools: $(ROOT)scripts/setup_system.sh | $(VENV)/.installed
@@ -192,7 +205,7 @@ $(PIECE_DIR)/score/parts.mk: $(PIECE_DIR)/score/score.json $(PARAMS_DIR)/parts.j
 	$(PY) $(ROOT)scripts/part_params.py $(wordlist 1,3,$^) --out-dir $(PARAMS_DIR)/part --makefile $@ --params-name $(call shell_word,$(PARAMS))
 endif
 
-STEMS := $(PARTS:%=$(PIECE_DIR)/stems/%.wav)
+RENDERED_STEMS := $(PARTS:%=$(PIECE_DIR)/stems/%.wav)
 DRY := $(PARTS:%=$(PIECE_DIR)/fx/%.dry.wav)
 WET := $(PARTS:%=$(PIECE_DIR)/fx/%.wet.wav)
 
@@ -224,8 +237,8 @@ audio: $(PIECE_DIR)/mix/master.wav
 $(OUT)/$(PIECE)-pan.png: $(PIECE_DIR)/score/score.json $(PARTS:%=$(PARAMS_DIR)/part/%.json) $(DRY) $(DEPS_preview_pan) | $(OUT)/
 	$(PY) $(ROOT)scripts/preview_pan.py $< $@ --params $(PARTS:%=$(PARAMS_DIR)/part/%.json) --audio $(DRY) --title "$(PIECE): 8D pan" --params-name $(call shell_word,$(PARAMS))
 
-## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots (out/<piece>-*.png)
-preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png
+## preview: pictures of the piece: 8D pan (with a score), contact sheet, feature plots, notes and sections, conducting (out/<piece>-*.png)
+preview: $(if $(SCORE_FILE),$(OUT)/$(PIECE)-pan.png) $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png $(OUT)/$(PIECE)-notes.png $(OUT)/$(PIECE)-conduct.png
 
 ## demo: set-up, then the demo piece end to end: out/demo.mp4 and its preview pictures
 demo: video preview
@@ -234,15 +247,44 @@ demo: video preview
 # ---- GAN ----------------------------------------------------------------------------------
 # The pictures listen to the stems (features.source: stems), upstream of gain, effects and
 # mix, so a mixing edit only remuxes; or to the master. A song is its own master.
+# Named stems are also analysed one by one (part_* in features.npz), beside their sum.
 ifeq ($(if $(SONG_FILE),song)$(ANALYSIS_SOURCE),stems)
-ANALYSIS_AUDIO := $(STEMS)
+ANALYSIS_AUDIO := $(RENDERED_STEMS)
+ANALYSIS_PARTS := --part-names $(PARTS)
 else
 ANALYSIS_AUDIO := $(PIECE_DIR)/mix/master.wav
+ANALYSIS_PARTS :=
+endif
+# A song's own stems (STEMS=) are analysed one by one beside the song itself.
+ANALYSIS_PART_AUDIO := $(if $(SONG_FILE),$(SONG_STEMS))
+ifneq ($(ANALYSIS_PART_AUDIO),)
+ANALYSIS_PARTS := --part-names $(SONG_STEM_PARTS) --part-audio $(SONG_STEMS) --part-tolerance-s $(SONG_STEMS_TOLERANCE_S)
 endif
 
-## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame (params: features)
-$(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
-	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json --params-name $(call shell_word,$(PARAMS))
+## build/<piece>/gan/features.npz: bands, chroma, onsets, HPSS, RMS of the stems (or master) at every video frame, and each stem's own bands, onsets, RMS (params: features)
+$(PIECE_DIR)/gan/features.npz: $(ANALYSIS_AUDIO) $(ANALYSIS_PART_AUDIO) $(PARAMS_DIR)/features.json $(PARAMS_DIR)/source.json $(DEPS_analyze) | $(PIECE_DIR)/gan/
+	$(PY) $(ROOT)scripts/analyze.py $(ANALYSIS_AUDIO) $@ --params $(PARAMS_DIR)/features.json $(ANALYSIS_PARTS) --params-name $(call shell_word,$(PARAMS))
+
+# The notes the signals come from: the score's, in its played form; a song's MIDI file
+# placed in it, or its transcription; or none (P = 0 parts). A song's sections come from
+# segmenting its audio.
+SONG_NOTES := $(if $(MIDI_FILE)$(TRANSCRIBE),$(PIECE_DIR)/song/notes-score.json)
+NOTES_SCORE := $(if $(SONG_FILE),$(SONG_NOTES),$(PIECE_DIR)/score/score.json)
+
+## build/<piece>/song/notes-score.json: a song's notes on its clock, from MIDI= (placed by song.midi_offset_s) or song.transcribe (params: song)
+$(PIECE_DIR)/song/notes-score.json: $(PIECE_DIR)/mix/master.wav $(MIDI_FILE) $(PARAMS_DIR)/song.json $(DEPS_song_notes) | $(PIECE_DIR)/song/
+	$(PY) $(ROOT)scripts/song_notes.py $< $@ --params $(PARAMS_DIR)/song.json $(if $(MIDI_FILE),--midi $(call shell_word,$(MIDI_PATH)),--transcribe) --params-name $(call shell_word,$(PARAMS))
+
+## out/<piece>-notes.png: each part's note signals (envelope, note-ons, pitch range) over time, with barlines and sections
+$(OUT)/$(PIECE)-notes.png: $(PIECE_DIR)/gan/notes.npz $(PIECE_DIR)/gan/features.npz $(DEPS_preview_notes) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview_notes.py $< $@ --features $(word 2,$^) --title '$(PIECE): notes and sections'
+
+## build/<piece>/gan/notes.npz: each part's notes as signals per frame (note-on, velocity, envelope, pitch, density) and the sections (params: notes)
+$(PIECE_DIR)/gan/notes.npz: $(NOTES_SCORE) $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/notes.json $(DEPS_notes) | $(PIECE_DIR)/gan/
+	$(PY) $(ROOT)scripts/notes.py $(PIECE_DIR)/gan/features.npz $@ --params $(PARAMS_DIR)/notes.json $(if $(NOTES_SCORE),--score $(NOTES_SCORE)) --sections $(if $(SONG_FILE),audio,score) --params-name $(call shell_word,$(PARAMS))
+
+## notes: the note signals and sections, build/<piece>/gan/notes.npz
+notes: $(PIECE_DIR)/gan/notes.npz
 
 # The walk depends on which model it is for (model.json): BigGAN and cppn read the
 # latents section; StyleGAN reads the stylegan section and its model file.
@@ -254,9 +296,14 @@ WALK_INPUTS := $(PARAMS_DIR)/latents.json
 MODEL_OPTIONS :=
 endif
 
-## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan)
-$(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(DEPS_latents)
-	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) --params-name $(call shell_word,$(PARAMS))
+# The parts named in conduct: drive their targets from notes.npz; the score (part labels,
+# the tempo map for crossfade_beats) is read when there is one.
+CONDUCT_INPUTS := $(PIECE_DIR)/gan/notes.npz $(PARAMS_DIR)/conduct.json $(NOTES_SCORE)
+
+## build/<piece>/gan/latents.npz: the latent walk, one latent per frame (params: latents, or stylegan; conduct)
+$(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.json $(WALK_INPUTS) $(CONDUCT_INPUTS) $(DEPS_latents)
+	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) \
+	  --conduct $(PARAMS_DIR)/conduct.json --notes $(PIECE_DIR)/gan/notes.npz $(if $(NOTES_SCORE),--score $(NOTES_SCORE)) --params-name $(call shell_word,$(PARAMS))
 
 # gan.cache_limit_mb, gan.executor and gan.ray_workers live in cache.json, read by the
 # renderer but not a prerequisite: how and where segments are rendered changes no frame,
@@ -329,7 +376,7 @@ $(PIECE_DIR)/video/picture.mkv: $(PICTURE_SOURCE) $(PARAMS_DIR)/video.json $(VID
 # Make must never delete them: a failed or interrupted rebuild keeps the last good video.
 # (A grouped target's failure would otherwise delete every target after the first.)
 # .PRECIOUS takes file names here: its patterns apply to implicit rules only.
-.PRECIOUS: $(addprefix $(OUT)/$(PIECE),.mp4 .mkv -preview.png -features.png -pan.png)
+.PRECIOUS: $(addprefix $(OUT)/$(PIECE),.mp4 .mkv -preview.png -features.png -pan.png -notes.png -conduct.png)
 
 ## out/<piece>.{mp4,mkv}: the picture with the master mix (H.264 stream copy; AAC 320k / FLAC)
 $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/mix/master.wav $(PARAMS_DIR)/mux.json $(PARAMS_DIR)/piece.json $(DEPS_mux) | $(OUT)/
@@ -342,6 +389,10 @@ SCORE_BARS := $(if $(SONG_FILE),,$(PIECE_DIR)/score/score.json)
 EFFECTS_TABLE := $(if $(EFFECTS),$(PIECE_DIR)/video/effects.npz)
 $(OUT)/$(PIECE)-preview.png $(OUT)/$(PIECE)-features.png &: $(PIECE_DIR)/video/picture.mkv $(PIECE_DIR)/gan/features.npz $(PIECE_DIR)/gan/latents.npz $(SCORE_BARS) $(EFFECTS_TABLE) $(DEPS_preview) | $(OUT)/
 	$(PY) $(ROOT)scripts/preview.py $< $(word 2,$^) $(word 3,$^) --sheet $(OUT)/$(PIECE)-preview.png --plots $(OUT)/$(PIECE)-features.png --title '$(PIECE)' $(if $(SCORE_BARS),--score $(SCORE_BARS)) $(if $(EFFECTS_TABLE),--effects $(EFFECTS_TABLE))
+
+## out/<piece>-conduct.png: each conducted part's note signal beside the latent or layer motion it drives, with bars and sections
+$(OUT)/$(PIECE)-conduct.png: $(PIECE_DIR)/gan/latents.npz $(PIECE_DIR)/gan/notes.npz $(DEPS_preview_conduct) | $(OUT)/
+	$(PY) $(ROOT)scripts/preview_conduct.py $< $(word 2,$^) $@ --title '$(PIECE): the score conducts the picture'
 
 ## video: the finished music video, out/<piece>.mp4 (and .mkv)
 video: $(OUT)/$(PIECE).mp4 $(OUT)/$(PIECE).mkv
@@ -382,4 +433,4 @@ help:
 
 FORCE:
 
-.PHONY: FORCE setup doctor audio gan draft slurm video demo preview test bench build-dir clean clean-all help
+.PHONY: FORCE setup doctor audio notes gan draft slurm video demo preview test bench build-dir clean clean-all help

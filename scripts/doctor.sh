@@ -44,6 +44,7 @@ USES = {
     "PyYAML": "reads params files and pan automation files",
     "matplotlib": "the preview pictures: contact sheet, feature plots, 8D pan",
     "h5py": "reads SOFA files of measured HRIRs (8D pan mode sofa)",
+    "onnxruntime": "runs basic-pitch's transcription model on a song (song.transcribe)",
     "ray": "gan.executor: ray renders the segments as tasks on a Ray cluster",
     "pytest": "the test suite (make test)",
 }
@@ -56,6 +57,13 @@ for name, why in USES.items():
         version = "MISSING"
         bad = 1
     print(f"  {name:28s} {version:12s} {why}")
+# basic-pitch is installed without its dependencies (make setup) and never imported: only
+# its ONNX model file is read, so it is no declared dependency but is checked here.
+try:
+    print(f"  {'basic-pitch (model only)':28s} {md.version('basic-pitch'):12s} the transcription model (song.transcribe: basic-pitch)")
+except md.PackageNotFoundError:
+    print(f"  {'basic-pitch (model only)':28s} {'MISSING':12s} song.transcribe needs it: make setup installs it")
+    bad = 1
 try:
     import torch
     print(f"  {'torch device':28s} {'cuda: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'} ({torch.get_num_threads()} threads)")

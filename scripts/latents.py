@@ -7,7 +7,11 @@ Output:  latents.npz with noise (N, 128), classes (N, 1000), truncation (N,), fl
          For gan.model: stylegan, ws (N, num_ws, w_dim) from the stylegan mapping instead,
          and for a StyleGAN3 model one input transform (N, 3, 3) per frame (stylegan.input_*).
          With video.loop (model.json's loop) the walk returns to its first frame at the end.
-Params:  model.json (gan.model, gan.weights, video.loop), stylegan.* for StyleGAN; latents.seed, latents.truncation, latents.motion_*, latents.pulse_*, latents.class_*.
+         With --conduct and --notes (build/gan/notes.npz), the parts named in conduct.json
+         drive their targets from their notes, and sections change the scene; --score
+         (the score JSON) gives part labels and the tempo map for crossfade_beats.
+Params:  model.json (gan.model, gan.weights, video.loop), stylegan.* for StyleGAN; latents.seed, latents.truncation, latents.motion_*, latents.pulse_*,
+         latents.class_*, latents.dynamics*; conduct.json (conduct).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import argparse
 import sys
 
 from dreamreel.core.errors import DreamreelError, run_cli
-from dreamreel.core.params import add_params_name_option, load_section
+from dreamreel.core.params import add_params_name_option, load_section, section_where
 
 
 def main(argv=None) -> int:
@@ -26,6 +30,9 @@ def main(argv=None) -> int:
     parser.add_argument("--params", required=True, help="build/params/latents.json")
     parser.add_argument("--model", help="build/params/model.json: which model the walk is for (default: BigGAN/cppn)")
     parser.add_argument("--stylegan", help="build/params/stylegan.json: the audio mapping for gan.model: stylegan")
+    parser.add_argument("--conduct", help="build/params/conduct.json: which parts drive which targets")
+    parser.add_argument("--notes", help="build/gan/notes.npz: the parts' note signals and the sections")
+    parser.add_argument("--score", help="build/score/score.json: part labels and the tempo map (crossfade_beats)")
     add_params_name_option(parser)
     args = parser.parse_args(argv)
 
@@ -36,6 +43,22 @@ def main(argv=None) -> int:
 
     features = open_npz(args.features, what="features")
     model = read_section(args.model) if args.model else {"model": "auto", "weights": None}
+    conducting = None
+    if args.conduct:
+        from dreamreel.gan.conduct import resolve
+        from dreamreel.gan.sections import validate_conduct
+
+        conduct_where = section_where(args.params_name, "conduct")
+        conduct = validate_conduct(read_section(args.conduct), conduct_where)
+        if conduct:
+            notes = open_npz(args.notes, what="notes") if args.notes else None
+            score = None
+            if args.score:
+                from dreamreel.score.model import load_score_json
+
+                score = load_score_json(args.score)
+            conducting = resolve(conduct, notes=notes, features=features, model=model["model"], score=score, where=conduct_where,
+                                 notes_where=args.notes or "notes.npz")
     if model["model"] == "stylegan":
         from dreamreel.gan.models.stylegan import stylegan_walk
         from dreamreel.gan.sections import STYLEGAN
@@ -45,7 +68,7 @@ def main(argv=None) -> int:
         if not model["weights"]:
             raise DreamreelError(f"{args.params_name}: gan.weights", "StyleGAN needs a model file", "set gan.weights to your .pkl (NVlabs) or .pt (rosinality) file")
         params, where = load_section(args.stylegan, "stylegan", params_name=args.params_name, schema=STYLEGAN)
-        walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features, params_where=where)
+        walk = stylegan_walk(features, weights=model["weights"], params=params, where=args.features, params_where=where, conducting=conducting)
         if model.get("loop"):
             walk = latents.close_loop(walk)
         save_npz(args.output, walk)
@@ -55,10 +78,10 @@ def main(argv=None) -> int:
     if model.get("loop"):
         # A loop bends the whole walk back toward its start, so it is built whole first
         # (loops are short clips, for social platforms and VJ sets).
-        walk = latents.close_loop(latents.make_walk(features, params=params, where=where))
+        walk = latents.close_loop(latents.make_walk(features, params=params, where=where, conducting=conducting))
     else:
         # noise and classes are computed block by block as the file is written.
-        walk = latents.walk_members(features, params=params, where=where)
+        walk = latents.walk_members(features, params=params, where=where, conducting=conducting)
     save_npz(args.output, walk)
     print(f"latents: {walk['noise'].shape[0]} frames, classes {walk['class_indices'].tolist()} -> {args.output}", file=sys.stderr)
     return 0

@@ -2,7 +2,8 @@
 
 Inputs:  PARAMS (params.yaml, or any params file), and optionally --song or --score: a
          source the user named on the command line (SONG=... make), which replaces the
-         params file's own piece.score / piece.song
+         params file's own piece.score / piece.song; for a song, --midi and --stems (MIDI=,
+         STEMS=), which replace song.midi and song.stems
 Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every part named in
          the params file, merged over part_defaults); OUT_DIR/model.json (gan.model,
          gan.weights and video.loop: what the latent walk is for); OUT_DIR/source.json (which score or song
@@ -14,14 +15,18 @@ Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every par
          (the link, and the path the user wrote, for messages), SOUNDFONT, GAN_MODEL,
          GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), GAN_CACHE_DIR (gan.cache_dir,
          absolute; empty = the piece's own gan/segments), TITLE_FONT (a title font file),
-         ANALYSIS_SOURCE, and EFFECTS and EFFECTS_CLOCK (whether effects.chain lists
-         effects, and beat or bar signals). JSON files are
+         ANALYSIS_SOURCE, EFFECTS and EFFECTS_CLOCK (whether effects.chain lists
+         effects, and beat or bar signals), and for a song MIDI_FILE/MIDI_PATH (its MIDI
+         file's link and path), TRANSCRIBE (song.transcribe, when on) and SONG_STEMS /
+         SONG_STEM_PARTS (links to its stems, under ../source/stems/, and their part
+         names: the WAV files' names, slugified) and SONG_STEMS_TOLERANCE_S. JSON files are
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
 Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
          gan.blend.with, gan.cache_dir, video.title.font, stems.soundfont) are relative to the folder of that file.
 With --song or --score, the piece's name and title come from that file (its title tag, else
-its file name), unless the params file names that same source itself.
+its file name), unless the params file names that same source itself; the parts named in
+conduct: (those of the params file's own score) are dropped, its sections entry kept.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from dreamreel import schema
 from dreamreel.audio.soundfont import find_soundfont
 from dreamreel.core import params as params_lib
 from dreamreel.core.atomic import replace_if_changed, replace_link_if_changed, write_bytes_atomic
-from dreamreel.core.errors import DreamreelError, run_cli
+from dreamreel.core.errors import DreamreelError, notice, run_cli
 from dreamreel.core.ffmpeg_tools import media_title
 from dreamreel.core.makefile import make_text, make_value, required_file_rule
+from dreamreel.score.model import slugify
 from dreamreel.video.sections import MUSICAL_SIGNALS, font_is_file
 
 # gan keys that decide how and where the segments are rendered, never their bytes.
@@ -82,11 +88,51 @@ def resolve_source(args, piece: dict, where: str) -> tuple[str, str, str]:
     return kind, path, named_at
 
 
+# STEMS= values that ask for the stems to be separated from the song rather than given.
+SEPARATORS = ("demucs", "auto")
+
+
+def _named_input(args, params_value: str | None, command_value: str, variable: str, key: str) -> tuple[str, str, str]:
+    """(path as seen from where make runs, where it was named, fix) of MIDI= or STEMS=, else song.<key>."""
+    if command_value:
+        return os.path.relpath(Path(command_value).expanduser()), f"{variable}={command_value}", f"check the path given to {variable}= (relative to the folder where make runs)"
+    if params_value:
+        return _relative_to_cwd(args.params, params_value), f"{args.params}: song.{key}", f"check song.{key} in {args.params} (relative to the folder of {Path(args.params).name})"
+    return "", "", ""
+
+
+def song_stems(folder: str, named_at: str, fix: str) -> list[tuple[str, str]]:
+    """(part name, path) of every WAV file in a song's stems folder, in name order.
+
+    The folder must hold WAV files only (hidden files such as .DS_Store aside), each naming
+    a different part; their rates and lengths are checked against the song by the analysis.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        raise DreamreelError(named_at, f"stems folder {folder!r} not found" if not path.exists() else f"{folder!r} is not a folder", fix)
+    entries = sorted(entry for entry in path.iterdir() if not entry.name.startswith("."))
+    others = [entry.name for entry in entries if not (entry.is_file() and entry.suffix.lower() == ".wav")]
+    if others:
+        raise DreamreelError(named_at, f"stems folder {folder!r} holds {', '.join(repr(name) for name in others[:3])}, not WAV files",
+                             "convert each stem to .wav, and move anything else out of the folder")
+    if not entries:
+        raise DreamreelError(named_at, f"stems folder {folder!r} holds no WAV files", "put one .wav per part in it (bass.wav, drums.wav, ...)")
+    stems: dict[str, str] = {}
+    for entry in entries:
+        name = slugify(entry.stem)
+        if name in stems:
+            raise DreamreelError(named_at, f"{Path(stems[name]).name!r} and {entry.name!r} both name the part {name!r}", "rename one of them")
+        stems[name] = str(entry)
+    return list(stems.items())
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("params", type=Path, help="params.yaml")
     parser.add_argument("--song", default="", help="a song that replaces the piece's source (SONG=)")
     parser.add_argument("--score", default="", help="a score that replaces the piece's source (SCORE=)")
+    parser.add_argument("--midi", default="", help="a MIDI file of the song's notes (MIDI=)")
+    parser.add_argument("--stems", default="", help="a folder of the song's stems, one WAV per part (STEMS=)")
     parser.add_argument("--out-dir", type=Path, required=True, help="folder for the section JSON files")
     parser.add_argument("--makefile", type=Path, required=True, help="makefile fragment to write")
     args = parser.parse_args(argv)
@@ -103,6 +149,12 @@ def main(argv=None) -> int:
         if video_title["text"] == piece["title"]:
             sections["video"] = dict(sections["video"], title=dict(video_title, text=title))
         piece.update(name=piece_name(source), title=title, score=None, song=None)
+        # conduct: names the parts of the params file's own score; the sections entry still applies.
+        dropped = sorted(key for key in sections["conduct"] if key != "sections")
+        if dropped:
+            notice(f"{args.params}: conduct", f"{', '.join(dropped)} belong to this file's own piece and are left out for {args.song or args.score}; "
+                   "to conduct its parts, write a params file for it (piece.song or piece.score, and conduct:)")
+        sections["conduct"] = {key: value for key, value in sections["conduct"].items() if key == "sections"}
     piece[kind] = source
     sections["piece"] = piece
 
@@ -155,6 +207,42 @@ def main(argv=None) -> int:
     # Make tracks the source through a link with a plain name; the recipe passes the path
     # the user wrote, so messages name that file.
     link = args.out_dir.parent / "source" / f"{kind}{Path(source).suffix.lower()}"
+    links = [(link, source, f"{kind} file", named_at)]  # (link, target, what it is, where it was named)
+    song_lines = []
+    song = sections["song"]
+    midi, midi_named_at, midi_fix = _named_input(args, song["midi"], args.midi, "MIDI", "midi")
+    stems_folder, stems_named_at, stems_fix = _named_input(args, song["stems"], args.stems, "STEMS", "stems")
+    if kind == "score" and (args.midi or args.stems):
+        raise DreamreelError(f"MIDI={args.midi}" if args.midi else f"STEMS={args.stems}", "a score has its own notes and parts", "give MIDI= and STEMS= with a song (SONG=)")
+    if kind == "song":
+        if midi and song["transcribe"] != "off":
+            raise DreamreelError(f"{args.params}: song.transcribe", f"{midi_named_at} gives the song's notes, and song.transcribe: {song['transcribe']} would too", "choose one: remove the MIDI file, or set transcribe: off")
+        midi_link = ""
+        if midi:
+            if not Path(midi).is_file():
+                raise DreamreelError(midi_named_at, f"MIDI file {midi!r} not found" if not Path(midi).exists() else f"{midi!r} is not a file", midi_fix)
+            midi_link = str(args.out_dir.parent / "source" / "midi.mid")
+            links.append((Path(midi_link), midi, "MIDI file", midi_named_at))
+        if stems_folder and Path(stems_folder).name.lower() in SEPARATORS and not Path(stems_folder).exists():
+            raise DreamreelError(stems_named_at, "automatic source separation (demucs) is not built in: its model weights download on first use, and builds run offline",
+                                 "separate the song into one WAV per part with a tool you trust, and give their folder: STEMS=stems/")
+        stems = song_stems(stems_folder, stems_named_at, stems_fix) if stems_folder else []
+        stems_dir = args.out_dir.parent / "source" / "stems"
+        stem_links = [stems_dir / f"{name}.wav" for name, _ in stems]
+        links += [(made, path, "stem", stems_named_at) for made, (_, path) in zip(stem_links, stems)]
+        # A stems folder that changed since the last split holds other parts: split again.
+        folder_rule = [f"{args.makefile}: {make_value(stems_named_at, os.path.normpath(stems_folder))}"] if stems_folder else []
+        song_lines = [
+            f"MIDI_FILE := {make_value(midi_named_at, midi_link)}",
+            f"MIDI_PATH := {make_text(midi)}",
+            f"TRANSCRIBE := {song['transcribe'] if song['transcribe'] != 'off' else ''}",
+            f"SONG_STEMS := {' '.join(make_value(stems_named_at, str(path)) for path in stem_links)}",
+            f"SONG_STEM_PARTS := {' '.join(make_value(stems_named_at, name) for name, _ in stems)}",
+            # Only checks the stems: a new value need not analyse them again.
+            f"SONG_STEMS_TOLERANCE_S := {song['stems_tolerance_s']!r}",
+            *folder_rule,
+        ]
+        sections["song"] = dict(song, midi=midi or None, stems=stems_folder or None)
     variable = kind.upper()
     lines = [
         f"# Written by scripts/params.py from {args.params}; do not edit.",
@@ -172,6 +260,7 @@ def main(argv=None) -> int:
         # one of them follows beats or bars, so the score (or the song's master) feeds it.
         f"EFFECTS := {'yes' if sections['effects']['chain'] else ''}",
         f"EFFECTS_CLOCK := {'yes' if any(entry['by'] in MUSICAL_SIGNALS for entry in sections['effects']['chain']) else ''}",
+        *song_lines,
         *rules,
     ]
     # How the render runs and where its cache lives change no frame: a local and a Ray render
@@ -189,9 +278,16 @@ def main(argv=None) -> int:
     replace_if_changed(args.out_dir / "cache.json", params_lib.canonical_json(cache))
     replace_if_changed(args.out_dir / "source.json", params_lib.canonical_json({"kind": kind, "path": os.path.abspath(source)}))
 
-    # The link last of all, so a split that fails on a full disk leaves nothing behind.
-    replace_link_if_changed(link, os.path.abspath(source))
-    lines.append(required_file_rule(str(link), DreamreelError(named_at, f"{kind} file {source!r} is gone", "put it back, or name another one")))
+    # The links last of all, so a split that fails on a full disk leaves nothing behind.
+    stems_dir = args.out_dir.parent / "source" / "stems"
+    if stems_dir.is_dir():  # links to a stems folder's files that are gone from it
+        kept = {made for made, *_ in links}
+        for old in stems_dir.iterdir():
+            if old not in kept:
+                old.unlink()
+    for made, target, what, where_named in links:
+        replace_link_if_changed(made, os.path.abspath(target))
+        lines.append(required_file_rule(str(made), DreamreelError(where_named, f"{what} {target!r} is gone", "put it back, or name another one")))
     write_bytes_atomic(args.makefile, ("\n".join(lines) + "\n").encode())
     return 0
 

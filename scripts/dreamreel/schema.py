@@ -2,7 +2,7 @@
 
 Each top-level section becomes ``build/params/<section>.json``, the one parameter file of
 the stage(s) that read it. Each stage declares its sections in its own ``sections``
-module (:mod:`dreamreel.audio.sections`, :mod:`dreamreel.gan.sections`,
+module (:mod:`dreamreel.score.sections`, :mod:`dreamreel.audio.sections`, :mod:`dreamreel.gan.sections`,
 :mod:`dreamreel.video.sections`); they are gathered into :data:`SCHEMA` here, beside the
 piece itself. This module belongs to no stage: it is the params split's view of the whole
 pipeline, so stage packages never import it.
@@ -18,7 +18,8 @@ from typing import Any, Mapping
 from dreamreel.audio.sections import MIX, PART, STEMS
 from dreamreel.core.errors import DreamreelError
 from dreamreel.core.params import Field, Section, _suggest, load_yaml, validate_section
-from dreamreel.gan.sections import FEATURES, GAN, LATENTS, STYLEGAN
+from dreamreel.gan.sections import FEATURES, GAN, LATENTS, NOTES, STYLEGAN, validate_conduct
+from dreamreel.score.sections import SONG
 from dreamreel.video.sections import EFFECTS, MUX, VIDEO
 
 PIECE = Section(
@@ -34,10 +35,12 @@ PIECE = Section(
 
 SCHEMA: dict[str, Section] = {
     "piece": PIECE,
+    "song": SONG,
     "stems": STEMS,
     "part_defaults": PART,
     "mix": MIX,
     "features": FEATURES,
+    "notes": NOTES,
     "latents": LATENTS,
     "gan": GAN,
     "stylegan": STYLEGAN,
@@ -46,6 +49,10 @@ SCHEMA: dict[str, Section] = {
     "mux": MUX,
 }
 PARTS_KEY = "parts"
+# conduct: maps the score's parts (any key, like parts:) and the reserved key `sections`
+# to what they drive; written to conduct.json, read by the latents stage, which checks the
+# part names against notes.npz and the targets against the model.
+CONDUCT_KEY = "conduct"
 
 
 def _merge(defaults: Any, override: Any) -> Any:
@@ -74,11 +81,12 @@ class Params:
 
 def validate(data: Mapping[str, Any], source: str = "params.yaml") -> Params:
     """Validate a whole params mapping (as loaded from YAML)."""
-    known = list(SCHEMA) + [PARTS_KEY]
+    known = list(SCHEMA) + [PARTS_KEY, CONDUCT_KEY]
     for key in data:
         if key not in known:
             raise DreamreelError(f"{source}: {key}", "unknown section", _suggest(str(key), known))
     sections = {name: validate_section(f"{source}: {name}", spec, data.get(name)) for name, spec in SCHEMA.items()}
+    sections[CONDUCT_KEY] = validate_conduct(data.get(CONDUCT_KEY), f"{source}: {CONDUCT_KEY}")
     raw_parts = data.get(PARTS_KEY) or {}
     if not isinstance(raw_parts, dict):
         raise DreamreelError(f"{source}: parts", "expected a mapping of part names", "e.g. parts:\\n  vibraphone:\\n    gain_db: -3")

@@ -10,7 +10,7 @@ from dreamreel.core.errors import DreamreelError, run_cli
 from dreamreel.core.params import Field, Section, load_section
 
 # Every stage script that reads a section JSON: the Makefile passes --params-name $(PARAMS) to each.
-STAGE_SCRIPTS = ("render_stems", "process_stem", "mix", "import_song", "analyze", "latents", "render_frames", "compose", "mux", "preview_pan")
+STAGE_SCRIPTS = ("render_stems", "process_stem", "mix", "import_song", "analyze", "notes", "latents", "render_frames", "compose", "mux", "preview_pan")
 
 
 def test_load_section_gives_the_values_and_the_users_name_for_them(tmp_path):

@@ -29,6 +29,8 @@ def features(n: int = 300, *, seed: int = 0, fps: int = 30) -> dict:
         "percussive": rng.random(n).astype(np.float32) ** 4,
         "onset": (rng.random(n) > 0.9).astype(np.float32),
         "chroma": chroma,
+        # A steady level: the dynamics gain is 1 throughout, so these tests see the mapping alone.
+        "rms_dbfs": np.full(n, -20.0, np.float32),
         "fps_num": np.int64(fps),
         "fps_den": np.int64(1),
     }

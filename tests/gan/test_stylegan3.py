@@ -326,7 +326,7 @@ def test_input_motion_on_a_stylegan2_model_is_an_error(tmp_path):
 
     path = write_nvlabs_pytorch(tmp_path / "sg2.pkl", tiny_generator(tiny_config()))
     features = _features(3)
-    features.update(fps_num=np.int64(10), fps_den=np.int64(1), bands=np.zeros((3, 3), np.float32))
+    features.update(fps_num=np.int64(10), fps_den=np.int64(1), bands=np.zeros((3, 3), np.float32), rms_dbfs=np.full(3, -20.0, np.float32))
     with pytest.raises(DreamreelError, match="stylegan.input_spin_deg_per_s: moves a StyleGAN3 model's input; this model is StyleGAN2"):
         stylegan_walk(features, weights=path, params=_params(input_spin_deg_per_s=10.0))
     assert "transform" not in stylegan_walk(features, weights=path, params=_params())

@@ -8,6 +8,8 @@
   bars and beats, from params, from a file, or from the old tool's effects.json.
 - :mod:`.binaural`, :mod:`.sofa`, :mod:`.panning_slot`: rendering a part around the head.
 - :mod:`.mixing`, :mod:`.loudness`: summing the buses, BS.1770 loudness, true-peak limiter.
+- :mod:`.song_stems`: a song's own stems (STEMS=), checked against the song and read to
+  its length; analyze.py reads them for ``build/<piece>/gan/features.npz``'s parts.
 
 Make rules: ``build/<piece>/stems/<part>.wav`` (render_stems.py),
 ``build/<piece>/fx/<part>.{dry,wet}.wav`` (process_stem.py) and

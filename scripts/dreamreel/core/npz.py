@@ -101,7 +101,8 @@ def save_npz(target: str | Path, arrays: Mapping[str, "np.ndarray | StreamedArra
                         block = np.ascontiguousarray(block, dtype=dtype)
                         if block.shape[1:] != tuple(shape[1:]):
                             raise ValueError(f"{name}: a block of shape {block.shape} does not fit {shape}")
-                        member.write(memoryview(block).cast("B") if block.ndim else block.tobytes())
+                        if block.size:  # a member with no elements (no parts) has no bytes, and memoryview refuses to cast it
+                            member.write(memoryview(block).cast("B") if block.ndim else block.tobytes())
                         written += block.nbytes
                 if written != expected:
                     raise ValueError(f"{name}: {written} bytes written, {expected} expected for shape {shape}")

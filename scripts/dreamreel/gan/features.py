@@ -20,6 +20,11 @@ resampled block by block, analysed a block of fine frames at a time with the con
 transform needs, and each block is pooled onto the video frames as soon as it is done.
 What grows with the song is only the per-frame output, a few dozen floats a frame. Every
 step gives the same numbers as the whole-song computation, to the bit.
+
+Per part (:func:`analyze_part_blocks`): when the inputs are named stems, each one also gets
+its bands, onset strength and RMS, computed and normalised as the summed ones are, so the
+pictures can tell the marimba's hits from the vibraphone's. Only the mel spectrogram is
+computed per part (no chroma, no HPSS, the costly transforms), streaming the same way.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ SILENT_DBFS = -90.0
 
 
 FEATURE_KEYS = ("power", "power_gradient", "bands", "chroma", "onset", "percussive", "harmonic", "rms")
+PART_FEATURE_KEYS = ("bands", "onset", "rms")
 
 
 def pool_to_frames(values: np.ndarray, *, hop_s: Fraction, fps: Fraction, n_frames: int, mode: str) -> np.ndarray:
@@ -439,8 +445,6 @@ def analyze_blocks(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: 
         unnormalised level, ``gate`` (N,) 0 for silent frames, and metadata ``fps_num``,
         ``fps_den``, ``n_frames``, ``duration_s``, ``sample_rate_hz``, ``band_edges_hz``.
     """
-    import librosa
-
     fps = parse_fps(params["fps"], where=f"{params_where}.fps")
     if samples == 0:
         raise DreamreelError(where, "contains no audio samples", "check the file")
@@ -462,23 +466,13 @@ def analyze_blocks(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: 
     if peak_dbfs < SILENT_DBFS:
         raise DreamreelError(where, f"the song is silent (peak {peak_dbfs:.0f} dBFS)", "render or choose a song with sound in it")
 
-    rate = int(params["analysis_rate_hz"])
-    if rate != sample_rate_hz:
-        # librosa.resample's length: its output is cut or zero-padded to exactly this.
-        window = _SampleWindow(_resampled(read_blocks(), sample_rate_hz, rate), int(np.ceil(samples * (float(rate) / sample_rate_hz))))
-    else:
-        window = _SampleWindow(read_blocks(), samples)
-    fmax = min(float(params["mel_fmax_hz"]), rate / 2)
-    mel_basis = librosa.filters.mel(sr=rate, n_fft=N_FFT, n_mels=N_MELS, fmax=fmax)
-    mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmax=fmax)
+    window, rate, mel_basis, band_masks = _analysis_input(read_blocks, samples=samples, sample_rate_hz=sample_rate_hz, params=params)
     low_edge, high_edge = (float(v) for v in params["band_edges_hz"])
-    band_masks = [mel_hz < low_edge, (mel_hz >= low_edge) & (mel_hz < high_edge), mel_hz >= high_edge]
     frames = _frame_features(window, sample_rate_hz=rate, mel_basis=mel_basis, band_masks=band_masks, fps=fps, n_frames=n_frames)
 
     power_frames = frames["power"]
     mean_square = frames["mean_square"]
-    rms_dbfs = 10 * np.log10(np.maximum(mean_square, 1e-12))
-    gate = np.clip((rms_dbfs - float(params["gate_dbfs"])) / GATE_KNEE_DB, 0.0, 1.0)
+    rms_dbfs, gate = _level_and_gate(mean_square, gate_dbfs=float(params["gate_dbfs"]))
     if not np.any(gate > 0):
         raise DreamreelError(
             where,
@@ -486,12 +480,8 @@ def analyze_blocks(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: 
             "use a louder mix or lower features.gate_dbfs",
         )
 
-    release = float(params["norm_release_s"])
-
     def normalise(values: np.ndarray) -> np.ndarray:
-        scaled = peak_normalise(values, fps=fps, release_s=release)
-        gain = gate if scaled.ndim == 1 else gate[:, None]
-        return (scaled * gain).astype(np.float32)
+        return _normalised(values, gate, fps=fps, release_s=float(params["norm_release_s"]))
 
     # Central difference like numpy.gradient: the rise into frame k, in power per frame.
     gradient = np.gradient(power_frames) if n_frames > 1 else np.zeros(1)
@@ -522,3 +512,100 @@ def analyze_blocks(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: 
         if not np.all(np.isfinite(result[key])):
             raise AssertionError(f"feature {key} is not finite")
     return result
+
+
+def _analysis_input(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: int, sample_rate_hz: int, params: dict):
+    """The song at the analysis rate as a :class:`_SampleWindow`, that rate, the mel filters and the band masks."""
+    import librosa
+
+    rate = int(params["analysis_rate_hz"])
+    if rate != sample_rate_hz:
+        # librosa.resample's length: its output is cut or zero-padded to exactly this.
+        window = _SampleWindow(_resampled(read_blocks(), sample_rate_hz, rate), int(np.ceil(samples * (float(rate) / sample_rate_hz))))
+    else:
+        window = _SampleWindow(read_blocks(), samples)
+    fmax = min(float(params["mel_fmax_hz"]), rate / 2)
+    mel_basis = librosa.filters.mel(sr=rate, n_fft=N_FFT, n_mels=N_MELS, fmax=fmax)
+    mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmax=fmax)
+    low_edge, high_edge = (float(v) for v in params["band_edges_hz"])
+    band_masks = [mel_hz < low_edge, (mel_hz >= low_edge) & (mel_hz < high_edge), mel_hz >= high_edge]
+    return window, rate, mel_basis, band_masks
+
+
+def _level_and_gate(mean_square: np.ndarray, *, gate_dbfs: float) -> tuple[np.ndarray, np.ndarray]:
+    """RMS level in dBFS per frame, and the soft gate: 0 below ``gate_dbfs``, 1 from GATE_KNEE_DB above it."""
+    rms_dbfs = 10 * np.log10(np.maximum(mean_square, 1e-12))
+    return rms_dbfs, np.clip((rms_dbfs - gate_dbfs) / GATE_KNEE_DB, 0.0, 1.0)
+
+
+def _normalised(values: np.ndarray, gate: np.ndarray, *, fps: Fraction, release_s: float) -> np.ndarray:
+    """``values`` divided by their rolling peak, then gated; float32."""
+    scaled = peak_normalise(values, fps=fps, release_s=release_s)
+    gain = gate if scaled.ndim == 1 else gate[:, None]
+    return (scaled * gain).astype(np.float32)
+
+
+def _part_frame_features(window: _SampleWindow, *, sample_rate_hz: int, mel_basis: np.ndarray, band_masks: list[np.ndarray],
+                         fps: Fraction, n_frames: int) -> dict[str, np.ndarray]:
+    """Bands, mean square and onset strength of one part, pooled onto the video frames, a block at a time.
+
+    The same fine frames, windows and pooling as :func:`_frame_features`, with only the
+    STFT (no HPSS, so no neighbouring frames are needed, and no chroma).
+    """
+    import librosa
+
+    count = 1 + window.length // ANALYSIS_HOP
+    hop_s = Fraction(ANALYSIS_HOP, sample_rate_hz)
+    pools = {key: _FramePooler(count=count, hop_s=hop_s, fps=fps, n_frames=n_frames, mode="max" if key == "onset" else "mean")
+             for key in ("bands", "mean_square", "onset")}
+    loudest_db = None
+    with tempfile.TemporaryFile(prefix="dreamreel-part-mel-") as mel_rows:
+        for start in range(0, count, STFT_BLOCK):
+            stop = min(start + STFT_BLOCK, count)
+            chunk = window.take(start * ANALYSIS_HOP - N_FFT // 2, (stop - 1) * ANALYSIS_HOP + N_FFT // 2)
+            window.forget_before(stop * ANALYSIS_HOP - N_FFT // 2)
+            mel = mel_basis @ (np.abs(librosa.stft(chunk, n_fft=N_FFT, hop_length=ANALYSIS_HOP, center=False)) ** 2)
+            sums = np.concatenate([[0.0], np.cumsum(chunk.astype(np.float64) ** 2)])
+            offsets = np.arange(stop - start) * ANALYSIS_HOP
+            pools["mean_square"].add(np.maximum(sums[offsets + N_FFT] - sums[offsets], 0.0) / N_FFT)
+            pools["bands"].add(np.stack([mel[mask].mean(axis=0) if mask.any() else np.zeros(mel.shape[1]) for mask in band_masks]))
+            block_db = librosa.power_to_db(mel, ref=1.0, top_db=None).max()
+            loudest_db = block_db if loudest_db is None else max(loudest_db, block_db)
+            mel_rows.write(np.ascontiguousarray(mel.T, dtype=np.float32).tobytes())
+        _pool_onset_strength(mel_rows, count, pools["onset"], floor_db=loudest_db - 80.0, sample_rate_hz=sample_rate_hz)
+    return {key: pool.result() for key, pool in pools.items()}
+
+
+def analyze_part_blocks(read_blocks: Callable[[], Iterable[np.ndarray]], *, samples: int, sample_rate_hz: int, params: dict,
+                        params_where: str = "params.yaml: features") -> dict[str, np.ndarray]:
+    """Bands, onset strength and RMS of one part (one stem), in constant memory.
+
+    Parameters
+    ----------
+    read_blocks : callable
+        Returns a fresh iterable over the part's mono samples, float32 1-D blocks.
+    samples, sample_rate_hz : int
+        Its length and rate: those of the summed analysis, so the frames are the same.
+    params : dict
+        The ``features`` section, defaults filled in.
+    params_where : str
+        The features section as messages name it.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``bands`` (N, 3), ``onset`` (N,), ``rms`` (N,), float32 in [0, 1], each normalised
+        and gated as the summed features are, by the part's own peaks and level: a part
+        that is silent for a while reads 0 there, and a silent part 0 throughout.
+    """
+    fps = parse_fps(params["fps"], where=f"{params_where}.fps")
+    n_frames = frame_count(samples, sample_rate_hz, fps)
+    window, rate, mel_basis, band_masks = _analysis_input(read_blocks, samples=samples, sample_rate_hz=sample_rate_hz, params=params)
+    frames = _part_frame_features(window, sample_rate_hz=rate, mel_basis=mel_basis, band_masks=band_masks, fps=fps, n_frames=n_frames)
+    _, gate = _level_and_gate(frames["mean_square"], gate_dbfs=float(params["gate_dbfs"]))
+    release = float(params["norm_release_s"])
+    return {
+        "bands": _normalised(frames["bands"].T, gate, fps=fps, release_s=release),
+        "onset": _normalised(frames["onset"], gate, fps=fps, release_s=release),
+        "rms": _normalised(np.sqrt(frames["mean_square"]), gate, fps=fps, release_s=release),
+    }

@@ -51,10 +51,15 @@ import numpy as np
 
 from dreamreel.core.errors import DreamreelError
 from dreamreel.core.npz import StreamedArray
+from dreamreel.gan.conduct import conduct_members, drive_signal, dynamics_gain, part_seed, pitch_drive
 from dreamreel.gan.imagenet import NUM_CLASSES, resolve_classes
 from dreamreel.gan.sections import MAX_CLASSES
 
 NOISE_DIM = 128
+# Streams of their own for the scenes' class sets and the noise subspaces, apart from
+# SeedSequence(seed).spawn(4), so conducting leaves every draw of the audio walk as it was.
+SCENE_STREAM = 1001
+NOISE_STREAM = 1002
 # Frames per block of the streamed noise and classes: 4 MB of classes at a time.
 WALK_BLOCK_FRAMES = 1024
 
@@ -148,25 +153,46 @@ def _motion_drive(features: dict, n_frames: int, params: dict) -> np.ndarray:
     return float(params["motion_power_weight"]) * (power + gradient) + float(params["motion_harmonic_weight"]) * harmonic
 
 
-def _pulse_envelope(features: dict, n_frames: int, params: dict, fps: Fraction) -> np.ndarray:
-    """The pulse drive (onsets and percussion) held by a peak envelope of ``pulse_decay_s``; (N,)."""
-    onset = _feature(features, "onset", n_frames)
-    percussive = _feature(features, "percussive", n_frames)
-    pulse_drive = float(params["pulse_onset_weight"]) * onset + float(params["pulse_percussive_weight"]) * percussive
-    pulse_keep = _per_frame(float(params["pulse_decay_s"]), fps)
-    envelope = np.empty(n_frames)
+def _peak_hold(drive: np.ndarray, keep: float) -> np.ndarray:
+    """A peak envelope: rises with ``drive`` at once, falls by ``keep`` a frame; (N,)."""
+    envelope = np.empty(len(drive))
     level = 0.0
-    for k in range(n_frames):
-        level = max(float(pulse_drive[k]), level * pulse_keep)
+    for k in range(len(drive)):
+        level = max(float(drive[k]), level * keep)
         envelope[k] = level
     return envelope
 
 
-def _class_weights(features: dict, n_frames: int, params: dict, fps: Fraction, class_rng: np.random.Generator, *, where: str) -> tuple[list[int], np.ndarray]:
-    """The ImageNet classes used and their weight per frame, float32 (N, m), scaled by class_depth."""
+def _pulse_envelope(features: dict, n_frames: int, params: dict, fps: Fraction, gain: np.ndarray | None = None) -> np.ndarray:
+    """The pulse drive (onsets and percussion), scaled by the dynamics ``gain``, held by a peak envelope of ``pulse_decay_s``; (N,)."""
+    onset = _feature(features, "onset", n_frames)
+    percussive = _feature(features, "percussive", n_frames)
+    pulse_drive = float(params["pulse_onset_weight"]) * onset + float(params["pulse_percussive_weight"]) * percussive
+    if gain is not None:
+        pulse_drive = pulse_drive * gain
+    return _peak_hold(pulse_drive, _per_frame(float(params["pulse_decay_s"]), fps))
+
+
+# Truncation driven by a part moves in steps of this size: BigGAN renders one truncation
+# per call and caches its batch-norm statistics per value, so a continuous truncation
+# would render frame by frame and fill that cache.
+TRUNCATION_STEP = 0.05
+
+
+def _class_weights(features: dict, n_frames: int, params: dict, fps: Fraction, class_rng: np.random.Generator, *, where: str,
+                   chroma: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
+    """The ImageNet classes used and their weight per frame, float32 (N, m), scaled by class_depth.
+
+    ``chroma`` (N, 12) replaces the features' chroma (a conducted part's pitch classes).
+    Those are exact from frame to frame, so the centred smoothing (which exists to calm
+    the analysed chroma, and starts a change half its width early) is skipped for them:
+    a chord moves the classes from its own frame on.
+    """
     # Kept as stored (float32) and converted column by column as needed: the song's whole
     # chroma in float64 would be one more (N, 12) array held at the peak.
-    chroma = _feature(features, "chroma", n_frames, width=12, dtype=None)
+    conducted = chroma is not None
+    if not conducted:
+        chroma = _feature(features, "chroma", n_frames, width=12, dtype=None)
     if params["class_ids"]:
         class_indices = resolve_classes(params["class_ids"], where=f"{where}.class_ids")
     else:
@@ -195,7 +221,7 @@ def _class_weights(features: dict, n_frames: int, params: dict, fps: Fraction, c
                 weights[start + k] = current
     if current is None:
         weights[:] = np.asarray(chroma[0, bins], dtype=np.float64)  # never a sound: the first frame's chroma throughout
-    width = round(float(params["class_smoothing_s"]) * float(fps))
+    width = 0 if conducted else round(float(params["class_smoothing_s"]) * float(fps))
     depth = float(params["class_depth"])
     scaled = np.empty(weights.shape, dtype=np.float32)
     for column in range(weights.shape[1]):
@@ -209,12 +235,40 @@ def _class_weights(features: dict, n_frames: int, params: dict, fps: Fraction, c
     return class_indices, scaled
 
 
-def make_walk(features: dict, *, params: dict, where: str = "params.yaml: latents") -> dict[str, np.ndarray]:
+def make_walk(features: dict, *, params: dict, where: str = "params.yaml: latents", conducting=None) -> dict[str, np.ndarray]:
     """Turn features into the latent walk, every member as one array; see :func:`walk_members`."""
-    return {name: member.collect() if isinstance(member, StreamedArray) else member for name, member in walk_members(features, params=params, where=where).items()}
+    members = walk_members(features, params=params, where=where, conducting=conducting)
+    return {name: member.collect() if isinstance(member, StreamedArray) else member for name, member in members.items()}
 
 
-def walk_members(features: dict, *, params: dict, where: str = "params.yaml: latents", block_frames: int = WALK_BLOCK_FRAMES) -> dict[str, np.ndarray | StreamedArray]:
+def scene_classes(class_indices: list[int], scenes: int, *, seed: int, user_classes: bool) -> np.ndarray:
+    """The class set of each scene, int64 (S, m); scene 0 is the walk's own ``class_indices``.
+
+    With classes the user listed (``class_ids``), scene s reassigns them, pitch class i
+    taking class i + s (mod m); otherwise each scene draws m classes of its own from the seed.
+    """
+    sets = [list(class_indices)]
+    for scene in range(1, scenes):
+        if user_classes:
+            sets.append(class_indices[scene % len(class_indices):] + class_indices[: scene % len(class_indices)])
+        else:
+            rng = np.random.default_rng([int(seed), SCENE_STREAM, scene])
+            sets.append(sorted(int(i) for i in rng.choice(NUM_CLASSES, size=len(class_indices), replace=False)))
+    return np.asarray(sets, dtype=np.int64)
+
+
+def noise_subspaces(drives, *, seed: int) -> dict[str, np.ndarray]:
+    """The noise dimensions each part driving ``noise`` owns: disjoint, from one seeded shuffle, in mapping order."""
+    order = np.random.default_rng([int(seed), NOISE_STREAM]).permutation(NOISE_DIM)
+    owned, taken = {}, 0
+    for drive in drives:
+        owned[drive.part] = np.sort(order[taken : taken + drive.dims])
+        taken += drive.dims
+    return owned
+
+
+def walk_members(features: dict, *, params: dict, where: str = "params.yaml: latents", block_frames: int = WALK_BLOCK_FRAMES,
+                 conducting=None) -> dict[str, np.ndarray | StreamedArray]:
     """Turn features into the latent walk, the two large members streamed.
 
     Parameters
@@ -227,6 +281,9 @@ def walk_members(features: dict, *, params: dict, where: str = "params.yaml: lat
         Prefix naming the params section in error messages.
     block_frames : int
         Frames per block of the streamed members.
+    conducting : dreamreel.gan.conduct.Conducting or None
+        Parts that drive targets (pulse, motion, classes, noise, truncation) in place of
+        the summed features, and the scenes of the sections; None: the audio walk alone.
 
     Returns
     -------
@@ -235,15 +292,35 @@ def walk_members(features: dict, *, params: dict, where: str = "params.yaml: lat
         both as :class:`StreamedArray` (computed block by block as they are written: for a
         20-minute song at 30 fps they are 18 MB and 144 MB); ``truncation`` float32 (N,);
         ``fps_num``, ``fps_den``; ``class_indices`` (m,) the ImageNet classes used, in
-        pitch-class order; ``motion_drive``, ``pulse_drive`` (N,).
+        pitch-class order; ``motion_drive``, ``pulse_drive`` (N,). Also ``dynamics_gain``
+        (N,) when ``dynamics`` is on; ``scene_class_indices`` (S, m) and ``scene_weights``
+        (N, S) with scenes; ``noise_owner`` (128,) int64, the index in ``conduct_parts``
+        of the part that owns each noise dimension (-1: the walk's own), with noise
+        subspaces; ``conduct_parts``, ``conduct_targets`` (Q,) and ``conduct_drive``
+        (N, Q) float32, each conducted pair's drive, with any conducting.
     """
     fps = Fraction(int(features["fps_num"]), int(features["fps_den"]))
     n_frames = int(np.asarray(features["power"]).shape[0])
     # Each per-frame input is read inside the helper that needs it, so it is freed as soon
     # as its drive or weights are made: what is held while the walk is written is a few
     # floats a frame.
-    motion_drive = _motion_drive(features, n_frames, params)
-    envelope = _pulse_envelope(features, n_frames, params, fps)
+    gain = dynamics_gain(features, params=params)
+    drives = conducting.drives if conducting is not None else ()
+    by_target = {target: [d for d in drives if d.target == target] for target in ("pulse", "motion", "classes", "noise", "truncation")}
+    if by_target["motion"]:
+        motion_drive = sum(drive_signal(d, gain) for d in by_target["motion"])
+    else:
+        motion_drive = _motion_drive(features, n_frames, params)
+        if gain is not None:
+            motion_drive = motion_drive * gain
+    pulse_keep = _per_frame(float(params["pulse_decay_s"]), fps)
+    # Each part's pulse pushes along a direction of its own, so two parts read as two throbs.
+    part_pulses = [(_peak_hold(drive_signal(d, gain), pulse_keep), part_direction(int(params["seed"]), d.part)) for d in by_target["pulse"]]
+    envelope = np.zeros(n_frames) if part_pulses else _pulse_envelope(features, n_frames, params, fps, gain)
+    owned = noise_subspaces(by_target["noise"], seed=int(params["seed"]))
+    # A noise part moves its own dimensions at the walk's speed, each note a push that
+    # decays like a pulse: a note moves them on, and they stay where it left them.
+    part_noise = [(owned[d.part], _peak_hold(drive_signal(d, gain), pulse_keep)) for d in by_target["noise"]]
 
     def streams() -> tuple[np.random.Generator, ...]:
         # Fresh generators on every pass, so writing the walk twice gives the same bytes.
@@ -278,32 +355,92 @@ def walk_members(features: dict, *, params: dict, where: str = "params.yaml: lat
             for k in range(first, last):
                 if k % jitter_period == 0:
                     factors = np.where(jitter_rng.random(NOISE_DIM) < 0.5, 1.0, 1.0 - jitter)
-                step = step_per_frame * motion_drive[k] * direction * factors
+                if part_noise:
+                    drive_k = np.full(NOISE_DIM, motion_drive[k])
+                    for dims, sub_drive in part_noise:
+                        drive_k[dims] = sub_drive[k]
+                    step = step_per_frame * drive_k * direction * factors
+                else:
+                    step = step_per_frame * motion_drive[k] * direction * factors
                 step = keep * last_step + (1.0 - keep) * step
                 last_step = step
                 position = position + step
                 motion[k - first] = position
                 direction = np.where(position >= edge - margin, -1.0, np.where(position < -edge + margin, 1.0, direction))
-            noise = motion + pulse_depth * envelope[first:last, None] * pulse_direction[None, :]
+            if part_pulses or part_noise:
+                push = envelope[first:last, None] * pulse_direction[None, :]
+                for part_envelope, part_sign in part_pulses:
+                    push = push + part_envelope[first:last, None] * part_sign[None, :]
+                for dims, _ in part_noise:
+                    push[:, dims] = 0.0  # only its part moves a noise subspace
+                noise = motion + pulse_depth * push
+            else:
+                noise = motion + pulse_depth * envelope[first:last, None] * pulse_direction[None, :]
             yield np.clip(noise, -edge, edge).astype(np.float32)
 
     # --- classes from chroma -----------------------------------------------------------
-    class_indices, class_weights = _class_weights(features, n_frames, params, fps, class_rng, where=where)
+    chroma = None
+    if by_target["classes"]:
+        chroma = pitch_drive(by_target["classes"], gain)
+    class_indices, class_weights = _class_weights(features, n_frames, params, fps, class_rng, where=where, chroma=chroma)
+    scenes = conducting.scenes if conducting is not None else None
+    scene_sets = None
+    if scenes is not None:
+        scene_sets = scene_classes(class_indices, scenes.shape[1], seed=int(params["seed"]), user_classes=bool(params["class_ids"]))
 
     def class_blocks() -> Iterator[np.ndarray]:
         """(frames, 1000) one-hot-ish rows: the few used classes' weights, zeros elsewhere."""
         for start in range(0, n_frames, block_frames):
             rows = np.zeros((min(n_frames, start + block_frames) - start, NUM_CLASSES), dtype=np.float32)
-            rows[:, class_indices] = class_weights[start : start + block_frames]
+            if scene_sets is None:
+                rows[:, class_indices] = class_weights[start : start + block_frames]
+            else:
+                # Scenes cross-fade: each scene's classes take the same weights, scaled by its share.
+                weights = class_weights[start : start + block_frames].astype(np.float64)
+                accumulated = np.zeros(rows.shape)
+                for scene, indices in enumerate(scene_sets):
+                    share = scenes[start : start + block_frames, scene]
+                    if share.any():
+                        accumulated[:, indices] += share[:, None] * weights
+                rows[:] = accumulated.astype(np.float32)
             yield rows
 
-    return {
+    truncation_per_frame = np.full(n_frames, truncation, dtype=np.float32)
+    if by_target["truncation"]:
+        # A part's level opens the truncation from (1 - depth) x truncation (silence) up to
+        # truncation (full velocity); the noise keeps within the widest bound.
+        level = np.max([drive_signal(d, gain) for d in by_target["truncation"]], axis=0)
+        depth = max(d.depth for d in by_target["truncation"])
+        opened = truncation * (1.0 - depth + level)
+        truncation_per_frame = np.maximum(TRUNCATION_STEP, np.round(opened / TRUNCATION_STEP) * TRUNCATION_STEP).astype(np.float32)
+
+    walk = {
         "noise": StreamedArray((n_frames, NOISE_DIM), np.dtype(np.float32), noise_blocks),
         "classes": StreamedArray((n_frames, NUM_CLASSES), np.dtype(np.float32), class_blocks),
-        "truncation": np.full(n_frames, truncation, dtype=np.float32),
+        "truncation": truncation_per_frame,
         "fps_num": np.int64(fps.numerator),
         "fps_den": np.int64(fps.denominator),
         "class_indices": np.asarray(class_indices, dtype=np.int64),
         "motion_drive": motion_drive.astype(np.float32),
-        "pulse_drive": envelope.astype(np.float32),
+        # With parts on the pulse, what pushes is their envelopes (each along its own direction).
+        "pulse_drive": (sum(part for part, _ in part_pulses) if part_pulses else envelope).astype(np.float32),
     }
+    if gain is not None:
+        walk["dynamics_gain"] = gain.astype(np.float32)
+    if drives:
+        walk.update(conduct_members(drives, gain, n_frames))
+    if part_noise:
+        owner = np.full(NOISE_DIM, -1, dtype=np.int64)
+        for index, drive in enumerate(drives):
+            if drive.target == "noise":
+                owner[owned[drive.part]] = index
+        walk["noise_owner"] = owner
+    if scene_sets is not None:
+        walk["scene_class_indices"] = scene_sets
+        walk["scene_weights"] = scenes.astype(np.float32)
+    return walk
+
+
+def part_direction(seed: int, part: str) -> np.ndarray:
+    """The ±1 direction of a part's pulse in the 128 noise dimensions, from the seed and its name."""
+    return np.where(part_seed(seed, part, "pulse").random(NOISE_DIM) < 0.5, 1.0, -1.0)

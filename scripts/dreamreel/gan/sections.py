@@ -1,4 +1,4 @@
-"""The params sections of the GAN stage: features, latents, gan, stylegan.
+"""The params sections of the GAN stage: features, notes, latents, gan, stylegan.
 
 Declared apart from the code that uses them, so that the params split
 (``scripts/params.py``) reads these declarations without importing the stage's logic:
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dreamreel.core.params import Field, Section
+from dreamreel.core.errors import DreamreelError
+from dreamreel.core.params import Field, Section, validate_section
 from dreamreel.core.timing import check_fps
 
 
@@ -57,6 +58,16 @@ def _check_class_list(value: Any) -> str | None:
 
 
 
+# The picture's energy follows the music's loudness across sections (both walks).
+DYNAMICS_FIELDS = {
+    "dynamics": Field(0.75, "number", "how far the audio drives follow the music's level across sections: 0 = every section as lively as the "
+                                      "loudest (the rolling normaliser alone), 1 = a passage 12 dB down moves at a quarter of the speed",
+                      minimum=0.0, maximum=1.0),
+    "dynamics_release_s": Field(120.0, "number", "how long a loud passage stays the reference that later ones are measured against", minimum=1.0, maximum=3600.0),
+    "dynamics_smoothing_s": Field(1.0, "number", "time constant of the level (looking back only): beats and hits average out", minimum=0.05, maximum=60.0),
+}
+
+
 LATENTS = Section(
     {
         "seed": Field(0, "int", "seed of every random choice in the walk (start point, jitter, pulse direction, classes)", minimum=0, maximum=2**32 - 1),
@@ -76,9 +87,77 @@ LATENTS = Section(
         "class_response_s": Field(1.87, "number", "time for class weights to follow the chroma (reference pitch sensitivity 220 ≈ 1.87 s)", minimum=0.0, maximum=60.0),
         "class_smoothing_s": Field(0.46, "number", "width of the centred moving average over class weights (reference: 20 frames at 43.07 fps)", minimum=0.0, maximum=30.0),
         "class_depth": Field(1.0, "number", "scale of the class vector, 0 to 1", minimum=0.0, maximum=1.0),
+        **DYNAMICS_FIELDS,
     },
-    help="the latent walk for BigGAN and cppn: pulse_* (instant hits), motion_* (travel), class_* (ImageNet classes from chroma)",
+    help="the latent walk for BigGAN and cppn: pulse_* (instant hits), motion_* (travel), class_* (ImageNet classes from chroma), dynamics*",
 )
+
+
+# Targets a part can drive (conduct: <part>: {drives: ...}), per kind of walk. cppn draws
+# from the same noise and class vectors as BigGAN but has no truncation; BigGAN's
+# truncation is also what gan.model: auto gets (ignored if auto falls back to cppn).
+BIGGAN_TARGETS = ("pulse", "motion", "classes", "noise", "truncation")
+CPPN_TARGETS = ("pulse", "motion", "classes", "noise")
+STYLEGAN_TARGETS = ("coarse", "middle", "fine", "pulse", "anchors", "truncation")
+# The one thing the sections entry drives: a new class set (BigGAN, cppn) or anchor set
+# (StyleGAN) at each section start.
+SCENE_TARGET = "scene"
+SECTIONS_KEY = "sections"
+
+
+def _check_drives(value: Any) -> str | None:
+    targets = [value] if isinstance(value, str) else value
+    if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t for t in targets):
+        return f"expected a target or a list of targets, e.g. pulse or [pulse, classes], got {value!r}"
+    if len(set(targets)) != len(targets):
+        return f"a target is named twice in {value!r}"
+    return None
+
+
+CONDUCT_PART = Section(
+    {
+        "drives": Field(None, "any", "what the part's notes move: BigGAN/cppn pulse, motion, classes, noise, truncation; "
+                                     "StyleGAN coarse, middle, fine, pulse, anchors, truncation; one or a list", check=_check_drives),
+        "depth": Field(1.0, "number", "how much of the target's full range the part uses, 0 to 1", minimum=0.0, maximum=1.0),
+        "dims": Field(16, "int", "noise: how many of the 128 noise dimensions the part owns (chosen from latents.seed)", minimum=1, maximum=64),
+    },
+    help="one conducted part: what its notes drive",
+)
+
+
+CONDUCT_SECTIONS = Section(
+    {
+        "drives": Field(SCENE_TARGET, "str", "scene: a new class set (BigGAN, cppn) or anchor set (StyleGAN) at each section start", choices=(SCENE_TARGET,)),
+        "crossfade_beats": Field(2.0, "number", "beats (from the score's tempo there) over which the new scene fades in", minimum=0.0, maximum=64.0),
+        "crossfade_s": Field(None, "number", "seconds instead of beats (needed for a song without a score)", minimum=0.0, maximum=120.0, nullable=True),
+    },
+    help="the sections of the piece (notes.npz) change the scene",
+)
+
+
+def validate_conduct(raw: Any, where: str) -> dict[str, dict]:
+    """The ``conduct`` mapping checked for shape, each entry's defaults filled in.
+
+    Keys are part names as the user wrote them (any spelling ``parts:`` accepts) and the
+    reserved ``sections``. The split checks the shape; the latents stage checks the part
+    names against notes.npz and the targets against the model. An empty or absent
+    mapping conducts nothing: every target keeps its audio drive.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DreamreelError(where, "expected a mapping of part names to {drives: ..., depth: ...}", "e.g. conduct: {marimba: {drives: pulse, depth: 0.6}}")
+    result = {}
+    for name, values in raw.items():
+        here = f"{where}.{name}"
+        if str(name) == SECTIONS_KEY:
+            result[SECTIONS_KEY] = validate_section(here, CONDUCT_SECTIONS, values)
+            continue
+        entry = validate_section(here, CONDUCT_PART, values)
+        if entry["drives"] is None:
+            raise DreamreelError(f"{here}.drives", "missing", "say what the part drives, e.g. drives: pulse")
+        result[str(name)] = entry
+    return result
 
 
 def _check_mix_curve(value: Any) -> str | None:
@@ -162,6 +241,44 @@ STYLEGAN = Section(
         "input_spin_deg_per_s": Field(0.0, "number", "StyleGAN3: steady turning of the whole picture, degrees per second (config r turns cleanly)",
                                       minimum=-3600.0, maximum=3600.0),
         "input_pulse_deg": Field(0.0, "number", "StyleGAN3: extra turn at a full-strength onset, decaying with pulse_decay_s", minimum=-360.0, maximum=360.0),
+        **DYNAMICS_FIELDS,
     },
     help="StyleGAN audio mapping (gan.model: stylegan): features.npz -> ws in latents.npz",
+)
+
+
+def _check_numbers(kind: str) -> Any:
+    """The type of a list of section starts; that they rise within the piece is checked by the
+    notes stage, which knows the piece and so can name the valid range."""
+    def check(value: Any) -> str | None:
+        if not isinstance(value, list):
+            return f"expected a list of {kind}"
+        if kind == "bar numbers":
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                return "expected whole bar numbers, e.g. [1, 9, 17]"
+        elif not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return "expected seconds, e.g. [0, 32.5, 61]"
+        return None
+
+    return check
+
+
+def _check_song_sections(value: Any) -> str | None:
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64):
+        return None
+    return "expected auto or a whole number of sections from 1 to 64"
+
+
+NOTES = Section(
+    {
+        "attack_s": Field(0.01, "number", "rise time of a note's envelope to its velocity (shorter than a frame: full at once)", minimum=0.0, maximum=10.0),
+        "release_s": Field(0.3, "number", "fall time of a note's envelope to 0 after the note ends", minimum=0.0, maximum=30.0),
+        "density_window_s": Field(1.0, "number", "notes started per second are counted over this trailing window", minimum=0.01, maximum=60.0),
+        "section_bars": Field([], "list", "played bar numbers where sections start, overriding the score's marks; [] = from the score "
+                              "(rehearsal marks, double bars, tempo, meter and key changes)", check=_check_numbers("bar numbers")),
+        "section_times_s": Field([], "list", "seconds where sections start, overriding segmentation (a song); [] = found by segmentation",
+                                 check=_check_numbers("seconds")),
+        "song_sections": Field("auto", "any", "how many sections segmentation finds in a song: auto (one per ~30 s) or a number", check=_check_song_sections),
+    },
+    help="the score's notes as per-part signals per frame, and the sections (build/<piece>/gan/notes.npz)",
 )

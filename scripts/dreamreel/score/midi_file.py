@@ -1,8 +1,10 @@
 """Standard MIDI files: read one into a :class:`~dreamreel.score.Score`, write one per part.
 
 Reading keeps ticks as they are (no conversion to seconds), so tempo changes anywhere and
-any time signature stay exact. Writing produces the per-part files that FluidSynth renders
-into stems: each holds the whole tempo and meter map, so every stem has the same timeline.
+any time signature stay exact. Marker and cue point events become rehearsal marks, and
+key signature changes key marks (:class:`~dreamreel.score.model.Mark`): where sections
+start. Writing produces the per-part files that FluidSynth renders into stems: each holds
+the whole tempo and meter map, so every stem has the same timeline.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from dreamreel.core.errors import DreamreelError
 from dreamreel.score.general_midi import DRUM_KIT_NAME, PROGRAM_NAMES
-from dreamreel.score.model import MeterChange, Note, Part, Score, TempoChange, bars_from_meters, unique_names
+from dreamreel.score.model import Mark, MeterChange, Note, Part, Score, TempoChange, bars_from_meters, unique_names
 
 DRUM_CHANNEL = 9
 DEFAULT_US_PER_QUARTER = 500_000  # 120 BPM, the MIDI default
@@ -49,6 +51,8 @@ def read_midi(path: str | Path) -> Score:
     notes: dict[tuple[int, int], list[Note]] = defaultdict(list)
     programs: dict[tuple[int, int], int] = {}
     names: dict[int, str] = {}
+    rehearsals: dict[int, str] = {}
+    keys_at: dict[int, str] = {}
     last_tick = 0
     for track_index, track in enumerate(midi.tracks):
         tick = 0
@@ -61,6 +65,11 @@ def read_midi(path: str | Path) -> Score:
                 tempos[tick] = message.tempo
             elif kind == "time_signature":
                 meters[tick] = (message.numerator, message.denominator)
+            elif kind in ("marker", "cue_marker") and message.text.strip():
+                # One mark a tick: a marker and a cue at the same place name one section.
+                rehearsals.setdefault(tick, _decode_text(message.text).strip())
+            elif kind == "key_signature":
+                keys_at[tick] = message.key
             elif kind == "track_name" and message.name.strip():
                 names.setdefault(track_index, _decode_text(message.name).strip())
             elif kind == "program_change":
@@ -103,7 +112,19 @@ def read_midi(path: str | Path) -> Score:
         meter_list.insert(0, MeterChange(0, 4, 4))
     last_note = max((n.end_tick for part in parts for n in part.notes), default=last_tick)
     bars = bars_from_meters(meter_list, midi.ticks_per_beat, last_note)
-    return Score(midi.ticks_per_beat, parts, tempo_list, meter_list, bars, first_bar_number=1, source=str(path))
+    marks = [Mark(tick, "rehearsal", text) for tick, text in rehearsals.items()]
+    previous_key = None
+    for tick, key in sorted(keys_at.items()):
+        if previous_key is not None and key != previous_key:
+            marks.append(Mark(tick, "key", key_name(key)))
+        previous_key = key
+    marks.sort(key=lambda m: (m.tick, m.kind))
+    return Score(midi.ticks_per_beat, parts, tempo_list, meter_list, bars, first_bar_number=1, source=str(path), marks=marks)
+
+
+def key_name(key: str) -> str:
+    """mido's key ('D', 'Bbm', 'F#m') as words: 'D major', 'Bb minor', 'F# minor'."""
+    return f"{key[:-1]} minor" if key.endswith("m") else f"{key} major"
 
 
 def write_part_midi(score: Score, part: Part, path: str | Path, *, tail_ticks: int = 0) -> None:

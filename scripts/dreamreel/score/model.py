@@ -63,6 +63,22 @@ class MeterChange:
     denominator: int
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A mark in the score that may start a section, at ``tick`` in the played form.
+
+    ``kind`` is ``rehearsal`` (a rehearsal mark, or a MIDI marker or cue; ``label`` is its
+    text), ``double_bar`` (a double or final barline, or a repeat sign's thick-thin bar; the
+    mark is at the start of the bar played after it) or ``key`` (a change of key signature;
+    ``label`` names the new key, e.g. "D major"). Tempo and meter changes are not marks:
+    they are the tempo and meter maps themselves.
+    """
+
+    tick: int
+    kind: str
+    label: str = ""
+
+
 @dataclass
 class Score:
     """A whole piece in ticks.
@@ -70,8 +86,10 @@ class Score:
     ``bar_ticks`` lists the tick at which each bar starts, in order, and ends with the
     tick of the final barline. ``first_bar_number`` is the number of the first entry: 0
     when the piece opens with a pickup (anacrusis), else 1. A score with repeats is held
-    as played (:mod:`dreamreel.score.repeats`): its notes, tempos, meters and bars follow
-    the music as it sounds, so a bar played twice is two bars.
+    as played (:mod:`dreamreel.score.repeats`): its notes, tempos, meters, bars and marks
+    follow the music as it sounds, so a bar played twice is two bars, and a rehearsal mark
+    inside a repeated passage is there on each pass. ``marks`` (:class:`Mark`) are sorted
+    by tick; a score.json written before marks existed reads with none.
     """
 
     ticks_per_quarter: int
@@ -81,6 +99,7 @@ class Score:
     bar_ticks: list[int]
     first_bar_number: int = 1
     source: str = ""
+    marks: list[Mark] = field(default_factory=list)
 
     @property
     def end_tick(self) -> int:
@@ -107,6 +126,7 @@ class Score:
             bar_ticks=data["bar_ticks"],
             first_bar_number=data["first_bar_number"],
             source=data["source"],
+            marks=[Mark(**m) for m in data.get("marks", [])],
         )
 
     def part_names(self) -> list[str]:

@@ -29,6 +29,7 @@ Two sources of a clock:
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
@@ -308,3 +309,35 @@ def song_clock(audio: np.ndarray, sample_rate_hz: int, *, beats_per_bar: int, wh
     """A :class:`MusicalClock` for a finished song: beat tracking plus a bar length in beats."""
     beats = track_beats(audio, sample_rate_hz)
     return MusicalClock.from_beat_times(beats, beats_per_bar=beats_per_bar, duration_s=audio.shape[-1] / sample_rate_hz, where=where)
+
+
+class ExactClock:
+    """Seconds at integer ticks of a score, exactly, as :class:`~fractions.Fraction`.
+
+    The tempo map holds whole microseconds per quarter note and positions are whole ticks,
+    so every time in a score is a rational number; a frame that must show the exact
+    instant of a note (frame k = round(t·fps)) needs it without floating-point rounding.
+    """
+
+    def __init__(self, score: Score):
+        self._ticks = [t.tick for t in score.tempos]
+        self._rates = [t.us_per_quarter for t in score.tempos]
+        self._denominator = score.ticks_per_quarter * 1_000_000
+        # Elapsed time at each tempo change, in tick·µs-per-quarter (seconds × the denominator).
+        self._elapsed = [0]
+        for k in range(1, len(self._ticks)):
+            self._elapsed.append(self._elapsed[-1] + (self._ticks[k] - self._ticks[k - 1]) * self._rates[k - 1])
+
+    def seconds(self, tick: int) -> Fraction:
+        index = max(0, bisect.bisect_right(self._ticks, tick) - 1)
+        return Fraction(self._elapsed[index] + (tick - self._ticks[index]) * self._rates[index], self._denominator)
+
+    def frame(self, tick: int, fps: Fraction) -> int:
+        """The frame shown nearest to ``tick``'s instant (see :func:`nearest_frame`)."""
+        return nearest_frame(self.seconds(tick), fps)
+
+
+def nearest_frame(seconds: Fraction, fps: Fraction) -> int:
+    """The frame shown nearest to ``seconds``: round(seconds·fps), halves up, exactly."""
+    scaled = Fraction(seconds) * fps
+    return (2 * scaled.numerator + scaled.denominator) // (2 * scaled.denominator)

@@ -3,7 +3,9 @@
 What is read: parts with their MIDI program, notes (chords, ties, voices through
 backup/forward, grace notes skipped), transposing instruments, dynamics as velocity,
 tempo marks (``<sound tempo>``, else ``<metronome>``) anywhere inside a bar, time
-signatures, and pickup bars. Durations are kept exact: the tick resolution is the least
+signatures, and pickup bars. Section marks (:class:`~dreamreel.score.model.Mark`): rehearsal
+marks, double and final barlines (``<bar-style>`` light-light, light-heavy, heavy-light,
+heavy-heavy) and key changes (``<key>``). Durations are kept exact: the tick resolution is the least
 common multiple of every ``<divisions>`` in the file (and 480).
 
 Repeats are played out, as MuseScore plays them (rules in :mod:`dreamreel.score.repeats`):
@@ -11,7 +13,7 @@ repeat barlines with ``times``, voltas (first/second endings), the jumps of ``<s
 (``dacapo``, ``dalsegno``/``segno``, ``tocoda``/``coda``, ``fine``) and bar-repeat signs
 (``measure-repeat``). The :class:`~dreamreel.score.Score` is the played form: its notes,
 tempo map, meters and bars follow the music as it sounds, and a bar played twice is two
-bars. **Bar numbers in params count the played bars**, on from the first as MuseScore's
+bars, and a mark in a repeated passage is there on each pass. **Bar numbers in params count the played bars**, on from the first as MuseScore's
 playback counts them (a pickup stays bar 0): with bars 2-3 repeated, played bar 4 is
 written bar 2 the second time. A bar played again keeps the tempo and meter written
 where it stands. What is not played out is said in one notice line each: jump words with
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dreamreel.core.errors import DreamreelError, notice
-from dreamreel.score.model import MeterChange, Note, Part, Score, TempoChange, unique_names
+from dreamreel.score.model import Mark, MeterChange, Note, Part, Score, TempoChange, unique_names
 from dreamreel.score.repeats import BarMarks, describe_order, play_order
 
 STEP_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -38,6 +40,11 @@ DEFAULT_TEMPO_QPM = 120.0  # MusicXML's default when no tempo is marked
 DEFAULT_VELOCITY = 80
 FORTE_VELOCITY = 90  # MusicXML: dynamics="100" means forte, MIDI velocity 90
 BEAT_UNIT_QUARTERS = {"whole": 4.0, "half": 2.0, "quarter": 1.0, "eighth": 0.5, "16th": 0.25, "32nd": 0.125}
+# Barline styles drawn with two strokes: a double bar, a final bar, a repeat sign's bar.
+DOUBLE_BAR_STYLES = {"light-light", "light-heavy", "heavy-light", "heavy-heavy"}
+# Key names by the number of sharps (+) or flats (-), from 7 flats to 7 sharps.
+MAJOR_KEYS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+MINOR_KEYS = ("Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#", "G#", "D#", "A#")
 # Jump instructions written as text; without a <sound> playback mark beside them they are
 # not played, and we say so.
 JUMP_WORDS = re.compile(r"\b(d\.\s*c\.|d\.\s*s\.|da\s+capo|dal\s+segno|to\s+coda|fine)(?!\w)", re.IGNORECASE)
@@ -146,6 +153,10 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
     first_measure_implicit = False
     tempo_marks: dict[tuple[int, int], float] = {}
     meter_marks: dict[int, tuple[int, int]] = {}
+    key_marks: dict[int, str] = {}  # written bar -> the key written there, as words
+    rehearsal_marks: dict[int, str] = {}  # written bar -> the text of its (first) rehearsal mark
+    double_before: set[int] = set()  # written bars that open with a double barline
+    double_after: set[int] = set()  # written bars that close with one
     marks: list[BarMarks] = []  # per written bar, from every part
     jump_words: dict[int, str] = {}  # written bar -> text such as 'D.C. al Fine' found there
     unplayed: dict[str, set[str]] = {}  # what is written but not played out -> the written bars
@@ -183,6 +194,9 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
                         meter = (beats, int(_number(time.findtext("beat-type"), 4)))
                         if part_index == 0:
                             meter_marks[measure_index] = meter
+                    key = element.find("key")
+                    if key is not None and key.findtext("fifths") is not None and part_index == 0:
+                        key_marks[measure_index] = _key_name(key)
                     chromatic = element.findtext("transpose/chromatic")
                     if chromatic is not None:
                         transpose = int(_number(chromatic)) + 12 * int(_number(element.findtext("transpose/octave-change")))
@@ -192,6 +206,8 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
                         unplayed.setdefault("beat-repeat signs (played as the rests written under them)", set()).add(marks[measure_index].number)
                 elif tag == "barline":
                     _read_barline(element, marks, measure_index)
+                    if (element.findtext("bar-style") or "").strip() in DOUBLE_BAR_STYLES:
+                        (double_after if element.get("location", "right") == "right" else double_before).add(measure_index)
                 elif tag in ("direction", "sound"):
                     offset = int(_number(element.findtext("offset"))) * factor if tag == "direction" else 0
                     qpm = _tempo_qpm(element)
@@ -205,6 +221,9 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
                         if sound.get("time-only"):
                             unplayed.setdefault("<sound time-only> marks (applied on every pass, not only the passes named)", set()).add(marks[measure_index].number)
                     _read_signs(element, sound, marks[measure_index])
+                    for rehearsal in element.iter("rehearsal"):
+                        if (rehearsal.text or "").strip():
+                            rehearsal_marks.setdefault(measure_index, rehearsal.text.strip())
                     words = " ".join(w.text or "" for w in element.iter("words")).strip()
                     if JUMP_WORDS.search(words):
                         jump_words.setdefault(measure_index, words)
@@ -302,7 +321,42 @@ def read_musicxml(path: str | Path, *, name: str | None = None) -> Score:
                     absolute.append(Note(start + o, int(end), p, v))
         absolute.sort(key=lambda n: (n.start_tick, n.pitch))
         parts.append(Part(name, label, info.program, info.is_drum, absolute))
-    return Score(ticks_per_quarter, parts, tempo_list, meter_list, starts, first_bar_number=0 if has_pickup else 1, source=str(path))
+    section_marks = _played_marks(order, starts, rehearsal_marks, double_before, double_after, key_marks)
+    return Score(ticks_per_quarter, parts, tempo_list, meter_list, starts, first_bar_number=0 if has_pickup else 1, source=str(path),
+                 marks=section_marks)
+
+
+def _key_name(key: ET.Element) -> str:
+    """A ``<key>``'s fifths and mode in words: 'D major', 'F# minor'."""
+    fifths = max(-7, min(7, int(_number(key.findtext("fifths")))))
+    minor = (key.findtext("mode") or "").strip() == "minor"
+    return f"{(MINOR_KEYS if minor else MAJOR_KEYS)[fifths + 7]} {'minor' if minor else 'major'}"
+
+
+def _played_marks(order: list[int], starts: list[int], rehearsal: dict[int, str], double_before: set[int], double_after: set[int],
+                  keys: dict[int, str]) -> list[Mark]:
+    """The section marks of the played form, at the start of the played bars they open.
+
+    A written bar played twice brings its marks twice. A double barline at the end of a
+    bar marks the bar played next (after a repeat sign, the bar the repeat goes back to),
+    and none after the final barline. A key mark is where the key played changes, so a
+    repeat back across a key change marks the return to the old key too.
+    """
+    written_key: list[str] = []
+    current = ""
+    for measure_index in range(max(order) + 1):
+        current = keys.get(measure_index, current)
+        written_key.append(current)
+    marks: list[Mark] = []
+    for k, measure_index in enumerate(order):
+        start = starts[k]
+        if measure_index in rehearsal:
+            marks.append(Mark(start, "rehearsal", rehearsal[measure_index]))
+        if measure_index in double_before or (k > 0 and order[k - 1] in double_after):
+            marks.append(Mark(start, "double_bar"))
+        if k > 0 and written_key[measure_index] != written_key[order[k - 1]]:
+            marks.append(Mark(start, "key", written_key[measure_index]))
+    return marks
 
 
 def _played_tempos(marks: dict[tuple[int, int], float], order: list[int], starts: list[int], bar_count: int) -> list[TempoChange]:

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from dreamreel.core.errors import DreamreelError
-from dreamreel.gan.stylegan.audio import INPUT_MOTION_KEYS, input_transforms, mapping_inputs, stylegan_ws
+from dreamreel.gan.conduct import conduct_members, dynamics_gain, stylegan_inputs
+from dreamreel.gan.stylegan.audio import INPUT_MOTION_KEYS, input_transforms, layer_groups, mapping_inputs, stylegan_ws
 
 # Raise when the generator's arithmetic changes, so cached segments are rendered again.
 GENERATOR_VERSION = 1
@@ -93,19 +94,37 @@ class StyleGANModel:
 
 
 def stylegan_walk(features: Mapping[str, Any], *, weights, params: Mapping[str, Any], where: str = "features.npz",
-                  params_where: str = "params.yaml: stylegan") -> dict[str, np.ndarray]:
+                  params_where: str = "params.yaml: stylegan", conducting=None) -> dict[str, np.ndarray]:
     """latents.npz for a StyleGAN model: ``ws`` (N, num_ws, w_dim), for StyleGAN3 ``transform`` (N, 3, 3), and the exact frame rate.
 
     ``where`` names the features file in messages, ``params_where`` the stylegan section.
 
     The generator is loaded on the CPU (its mapping network is all that is used), so the
     same features, params and model file give byte-identical ws on every machine.
+
+    ``stylegan.dynamics`` scales the audio drives by the music's level across sections;
+    ``conducting`` (:func:`dreamreel.gan.conduct.resolve`) puts parts in place of the
+    bands, onsets, chroma or loudness, and gives each section's scene its own anchors.
+    Beside the ws go ``layer_group`` (num_ws,) (0 coarse, 1 middle, 2 fine) and the
+    conduct diagnostics (:func:`dreamreel.gan.conduct.conduct_members`).
     """
     fps_num, fps_den = int(features["fps_num"]), int(features["fps_den"])
     model = StyleGANModel(weights, device="cpu", noise_mode=params["noise_mode"], where=params_where)
-    inputs = mapping_inputs(features)
-    ws = stylegan_ws(inputs, generator=model.generator, params=params, fps=fps_num / fps_den, where=where, params_where=params_where)
+    gain = dynamics_gain(features, params=params)
+    inputs = stylegan_inputs(mapping_inputs(features), gain=gain, conducting=conducting)
+    scenes = conducting.scenes if conducting is not None else None
+    ws = stylegan_ws(inputs, generator=model.generator, params=params, fps=fps_num / fps_den, where=where, params_where=params_where, scenes=scenes)
     walk = {"ws": ws, "fps_num": np.int64(fps_num), "fps_den": np.int64(fps_den)}
+    if gain is not None:
+        walk["dynamics_gain"] = gain.astype(np.float32)
+    if conducting is not None and conducting.drives:
+        walk.update(conduct_members(conducting.drives, gain, ws.shape[0]))
+    if conducting is not None:
+        ws_pixels = getattr(model.generator.synthesis, "ws_pixels", None)
+        walk["layer_group"] = layer_groups(model.generator.img_resolution, coarse_max_px=params["coarse_max_px"], middle_max_px=params["middle_max_px"],
+                                           pixels=ws_pixels() if ws_pixels else None).astype(np.int64)
+    if scenes is not None:
+        walk["scene_weights"] = scenes.astype(np.float32)
     if model.is_stylegan3:
         walk["transform"] = input_transforms(inputs, params=params, fps=fps_num / fps_den, img_resolution=model.size_px, where=where)
     else:

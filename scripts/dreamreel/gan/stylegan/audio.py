@@ -180,8 +180,19 @@ def seeded_latents(generator, *, seed: int, class_index: int | None, where: str 
     return w[:PITCH_CLASSES], w[PITCH_CLASSES:] - w_avg
 
 
+def scene_anchors(generator, *, seed: int, scene: int, class_index: int | None, where: str = "params.yaml: stylegan") -> np.ndarray:
+    """The 12 anchor ws of a section's scene, float64 (12, w_dim); scene 0's are the walk's own."""
+    if scene == 0:
+        return seeded_latents(generator, seed=seed, class_index=class_index, where=where)[0]
+    return seeded_latents(generator, seed=[int(seed), SCENE_STREAM, int(scene)], class_index=class_index, where=where)[0]
+
+
+# A stream of its own for the scenes' anchors, apart from the seed's own draw.
+SCENE_STREAM = 1001
+
+
 def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, Any], fps: float,
-                where: str = "features.npz", params_where: str = "params.yaml: stylegan") -> np.ndarray:
+                where: str = "features.npz", params_where: str = "params.yaml: stylegan", scenes: np.ndarray | None = None) -> np.ndarray:
     """Map per-frame audio features to StyleGAN ws.
 
     Parameters
@@ -200,6 +211,9 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
         Name of the features file, for error messages.
     params_where : str
         The stylegan section as messages name it (``"<the user's params file>: stylegan"``).
+    scenes : ndarray, float (N, S), optional
+        Each section's share of the resting point per frame (rows sum to 1): scene s
+        mixes anchors of its own (:func:`scene_anchors`) with the same chroma weights.
 
     Returns
     -------
@@ -219,7 +233,16 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
     weights = np.where(totals > 1e-12, weights / np.maximum(totals, 1e-12), 1.0 / PITCH_CLASSES)
     weights = smooth_zero_phase(weights, time_constant_s=params["chroma_smoothing_s"], fps=fps)
     weights /= weights.sum(axis=1, keepdims=True)
-    base = (weights @ anchors).astype(np.float32)  # (N, w_dim)
+    if scenes is None:
+        base = (weights @ anchors).astype(np.float32)  # (N, w_dim)
+    else:
+        mixed = np.zeros((frames, anchors.shape[1]))
+        for scene in range(scenes.shape[1]):
+            share = np.asarray(scenes[:, scene], dtype=np.float64)
+            if share.any():
+                own = anchors if scene == 0 else scene_anchors(generator, seed=params["seed"], scene=scene, class_index=params["class_index"], where=params_where)
+                mixed += share[:, None] * (weights @ own)
+        base = mixed.astype(np.float32)
 
     ws_pixels = getattr(generator.synthesis, "ws_pixels", None)  # StyleGAN3 tells its layers' rates
     groups = layer_groups(generator.img_resolution, coarse_max_px=params["coarse_max_px"], middle_max_px=params["middle_max_px"],
