@@ -131,15 +131,22 @@ def free_port() -> int:
 
 
 def processes_under(folder: str) -> list[int]:
-    """Processes whose command line names ``folder``: the cluster these tests started."""
+    """Processes that name ``folder`` on their command line or hold a file in it open: the
+    cluster these tests started (Ray's agents rename themselves, but keep their logs open)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if folder.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if folder.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
                 continue
+            for handle in (entry / "fd").iterdir():
+                if os.readlink(handle).startswith(folder + "/"):
+                    found.append(int(entry.name))
+                    break
+        except OSError:
+            continue
     return found
 
 
@@ -157,7 +164,7 @@ def stop_processes(pids: list[int]) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 3
     while time.monotonic() < deadline and any(map(running, pids)):
         time.sleep(0.1)
     for pid in pids:
