@@ -50,6 +50,7 @@ PARTS ?=
 GAN_MODEL ?=
 GAN_WEIGHTS ?=
 GAN_BLEND_WITH ?=
+GAN_CACHE_DIR ?=
 TITLE_FONT ?=
 ANALYSIS_SOURCE ?=
 
@@ -304,9 +305,11 @@ $(PIECE_DIR)/gan/latents.npz: $(PIECE_DIR)/gan/features.npz $(PARAMS_DIR)/model.
 	$(PY) $(ROOT)scripts/latents.py $< $@ --params $(PARAMS_DIR)/latents.json --model $(PARAMS_DIR)/model.json $(MODEL_OPTIONS) \
 	  --conduct $(PARAMS_DIR)/conduct.json --notes $(PIECE_DIR)/gan/notes.npz $(if $(NOTES_SCORE),--score $(NOTES_SCORE)) --params-name $(call shell_word,$(PARAMS))
 
-# gan.cache_limit_mb lives in cache.json, read by the renderer but not a prerequisite: the
-# size of the segment cache changes no frame, so editing it reruns nothing.
-RENDER_OPTIONS = --segments-dir $(PIECE_DIR)/gan/segments --cache $(PARAMS_DIR)/cache.json $(MODEL_OPTIONS)
+# gan.cache_limit_mb, gan.executor and gan.ray_workers live in cache.json, read by the
+# renderer but not a prerequisite: how and where segments are rendered changes no frame,
+# so editing them (or gan.cache_dir) reruns nothing; the next render uses them.
+SEGMENTS_DIR := $(or $(GAN_CACHE_DIR),$(PIECE_DIR)/gan/segments)
+RENDER_OPTIONS = --segments-dir $(SEGMENTS_DIR) --cache $(PARAMS_DIR)/cache.json $(MODEL_OPTIONS)
 
 ## build/<piece>/gan/segments.json: the walk rendered into cached segments, gan/segments/<hash>.mkv (params: gan)
 $(PIECE_DIR)/gan/segments.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(filter %.json,$(WALK_INPUTS)) $(DEPS_render_frames) $(GAN_BLEND_WITH) | $(PARAMS_DIR)/cache.json
@@ -323,6 +326,13 @@ $(PIECE_DIR)/gan/draft.json: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json
 ## build/<piece>/gan/draft.mkv: a quick look at the pictures before the full render
 $(PIECE_DIR)/gan/draft.mkv: $(PIECE_DIR)/gan/draft.json $(DEPS_concat_frames)
 	$(PY) $(ROOT)scripts/concat_frames.py $< $@
+
+## build/<piece>/gan/slurm.sh: a Slurm job array that renders the segments into gan.cache_dir, without Ray
+$(PIECE_DIR)/gan/slurm.sh: $(PIECE_DIR)/gan/latents.npz $(PARAMS_DIR)/gan.json $(DEPS_slurm_plan) FORCE
+	$(PY) $(ROOT)scripts/slurm_plan.py $< $@ --params $(word 2,$^) --render "$(PY) $(ROOT)scripts/render_frames.py $< $(PIECE_DIR)/gan/segments.json --params $(word 2,$^) $(RENDER_OPTIONS)" --job-name dreamreel-$(PIECE) --params-name $(call shell_word,$(PARAMS))
+
+## slurm: write build/<piece>/gan/slurm.sh (sbatch it, then make gan joins the segments)
+slurm: $(PIECE_DIR)/gan/slurm.sh
 
 ## gan: the square GAN video, build/<piece>/gan/frames.mkv
 gan: $(PIECE_DIR)/gan/frames.mkv
@@ -423,4 +433,4 @@ help:
 
 FORCE:
 
-.PHONY: FORCE setup doctor audio notes gan draft video demo preview test bench build-dir clean clean-all help
+.PHONY: FORCE setup doctor audio notes gan draft slurm video demo preview test bench build-dir clean clean-all help

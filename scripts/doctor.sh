@@ -45,6 +45,7 @@ USES = {
     "matplotlib": "the preview pictures: contact sheet, feature plots, 8D pan",
     "h5py": "reads SOFA files of measured HRIRs (8D pan mode sofa)",
     "onnxruntime": "runs basic-pitch's transcription model on a song (song.transcribe)",
+    "ray": "gan.executor: ray renders the segments as tasks on a Ray cluster",
     "pytest": "the test suite (make test)",
 }
 for name, why in USES.items():

@@ -8,11 +8,13 @@ Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every par
          the params file, merged over part_defaults); OUT_DIR/model.json (gan.model,
          gan.weights and video.loop: what the latent walk is for); OUT_DIR/source.json (which score or song
          this piece is: switching source rebuilds even when the new file is older);
-         OUT_DIR/cache.json (gan.cache_limit_mb, which changes no frame); a link to the
+         OUT_DIR/cache.json (gan.cache_limit_mb, gan.executor, gan.ray_workers: they change no
+         frame, and Make does not track them); a link to the
          source under OUT_DIR/../source/, named without spaces so Make can track it; and
          the makefile fragment MAKEFILE: PIECE, SCORE_FILE/SCORE_PATH or SONG_FILE/SONG_PATH
          (the link, and the path the user wrote, for messages), SOUNDFONT, GAN_MODEL,
-         GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), TITLE_FONT (a title font file),
+         GAN_WEIGHTS, GAN_BLEND_WITH (a blend's second model), GAN_CACHE_DIR (gan.cache_dir,
+         absolute; empty = the piece's own gan/segments), TITLE_FONT (a title font file),
          ANALYSIS_SOURCE, EFFECTS and EFFECTS_CLOCK (whether effects.chain lists
          effects, and beat or bar signals), and for a song MIDI_FILE/MIDI_PATH (its MIDI
          file's link and path), TRANSCRIBE (song.transcribe, when on) and SONG_STEMS /
@@ -21,7 +23,7 @@ Outputs: OUT_DIR/<section>.json for every section; OUT_DIR/parts.json (every par
          rewritten only when their bytes change, so Make reruns only the stages whose
          parameters moved.
 Params:  all sections. Relative paths in a params file (piece.score, piece.song, gan.weights,
-         gan.blend.with, video.title.font, stems.soundfont) are relative to the folder of that file.
+         gan.blend.with, gan.cache_dir, video.title.font, stems.soundfont) are relative to the folder of that file.
 With --song or --score, the piece's name and title come from that file (its title tag, else
 its file name), unless the params file names that same source itself; the parts named in
 conduct: (those of the params file's own score) are dropped, its sections entry kept.
@@ -44,6 +46,9 @@ from dreamreel.core.ffmpeg_tools import media_title
 from dreamreel.core.makefile import make_text, make_value, required_file_rule
 from dreamreel.score.model import slugify
 from dreamreel.video.sections import MUSICAL_SIGNALS, font_is_file
+
+# gan keys that decide how and where the segments are rendered, never their bytes.
+RUN_KEYS = ("cache_limit_mb", "cache_dir", "executor", "ray_workers")
 
 
 def _relative_to_cwd(params_path: Path, value: str | None) -> str:
@@ -196,6 +201,9 @@ def main(argv=None) -> int:
         blend_with = tracked("gan.blend.with", blend["with"], "model file", "give the path of a StyleGAN .pkl or .pt file")
         sections["gan"] = dict(sections["gan"], blend=dict(blend, **{"with": blend_with}))
 
+    # Every node of a cluster reads the cache by the same path, so it is made absolute here.
+    cache_dir = os.path.abspath(_relative_to_cwd(args.params, sections["gan"]["cache_dir"])) if sections["gan"]["cache_dir"] else ""
+
     # Make tracks the source through a link with a plain name; the recipe passes the path
     # the user wrote, so messages name that file.
     link = args.out_dir.parent / "source" / f"{kind}{Path(source).suffix.lower()}"
@@ -246,6 +254,7 @@ def main(argv=None) -> int:
         f"GAN_WEIGHTS := {make_value(f'{args.params}: gan.weights', sections['gan']['weights'] or '')}",
         f"TITLE_FONT := {make_value(f'{args.params}: video.title.font', title_font)}",
         f"GAN_BLEND_WITH := {make_value(f'{args.params}: gan.blend.with', blend_with)}",
+        f"GAN_CACHE_DIR := {make_value(f'{args.params}: gan.cache_dir', cache_dir)}",
         f"ANALYSIS_SOURCE := {sections['features']['source']}",
         # The effects pass exists only when the chain lists effects; EFFECTS_CLOCK says that
         # one of them follows beats or bars, so the score (or the song's master) feeds it.
@@ -254,8 +263,11 @@ def main(argv=None) -> int:
         *song_lines,
         *rules,
     ]
-    cache = {"cache_limit_mb": sections["gan"]["cache_limit_mb"]}
-    sections["gan"] = {key: value for key, value in sections["gan"].items() if key != "cache_limit_mb"}
+    # How the render runs and where its cache lives change no frame: a local and a Ray render
+    # write the same segments under the same keys. These keys go to cache.json, which the
+    # renderer reads but Make does not track, so editing them reruns nothing.
+    cache = {key: sections["gan"][key] for key in RUN_KEYS if key != "cache_dir"}
+    sections["gan"] = {key: value for key, value in sections["gan"].items() if key not in RUN_KEYS}
     for name, values in sections.items():
         replace_if_changed(args.out_dir / f"{name}.json", params_lib.canonical_json(values))
     replace_if_changed(args.out_dir / "parts.json", params_lib.canonical_json(params.parts))

@@ -4,20 +4,26 @@ Everything is written to a temporary sibling (same folder, so the rename is atom
 POSIX) and renamed over the target only when complete. Make then never mistakes a
 truncated file for an up-to-date one, and a finished file is never replaced by a broken one.
 
-A temporary's name carries its owner, ``.<stem>.<pid>-<start>.<random>.part<suffix>``
-(``start`` is when that process started, so a recycled pid is not taken for the owner).
-A process killed with SIGKILL cannot clean up, so the next write of the same target sweeps
-the siblings whose owner is gone; a temporary of a process that still runs (a second
-build at the same time) is never touched.
+A temporary's name carries its owner, ``.<stem>.<pid>-<start>-h<host>.<random>.part<suffix>``
+(``start`` is when that process started, so a recycled pid is not taken for the owner;
+``host`` is a short hash of the machine's name, so a folder that several machines share,
+such as a cluster's segment cache, never mixes up their processes). A process killed with
+SIGKILL cannot clean up, so the next write of the same target sweeps the siblings whose
+owner is gone; a temporary of a process that still runs (a second build at the same time)
+is never touched. Whether a process on another machine runs cannot be asked: its
+temporary is swept only once nothing has written to it for :data:`FOREIGN_STALE_S`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -40,7 +46,12 @@ _NEARLY_FULL_BYTES = 64 * 1024
 
 # mkstemp's random part is letters, digits and underscores; the owner field is pid[-start].
 # The owner is optional: temporaries written before owners were recorded have none.
-_TEMPORARY = re.compile(r"^\.(?P<stem>.+?)(?:\.(?P<pid>\d+)(?:-(?P<start>\d+))?)?\.[A-Za-z0-9_]+\.part(?P<suffix>(?:\.[^.]*)?)$")
+_TEMPORARY = re.compile(r"^\.(?P<stem>.+?)(?:\.(?P<pid>\d+)(?:-(?P<start>\d+))?(?:-h(?P<host>[0-9a-f]{8}))?)?\.[A-Za-z0-9_]+\.part(?P<suffix>(?:\.[^.]*)?)$")
+# A temporary of another machine untouched this long is taken for the leftover of a killed
+# process. Writers touch theirs continually (ffmpeg writes every frame), so an hour is safe.
+FOREIGN_STALE_S = 3600.0
+# This machine, as it appears in temporaries' names.
+HOST_TAG = hashlib.sha256(socket.gethostname().encode("utf-8")).hexdigest()[:8]
 
 
 def _start_time(pid: int) -> str | None:
@@ -63,7 +74,7 @@ def _owner_tag() -> str:
     pid = os.getpid()
     if pid not in _OWNERS:
         start = _start_time(pid)
-        _OWNERS[pid] = f"{pid}-{start}" if start else str(pid)
+        _OWNERS[pid] = f"{pid}-{start}-h{HOST_TAG}" if start else f"{pid}-h{HOST_TAG}"
     return _OWNERS[pid]
 
 
@@ -83,7 +94,7 @@ def owner_alive(pid: int, start: str | None) -> bool:
 
 
 def target_of(path: str | os.PathLike) -> Path | None:
-    """The file a temporary sibling stands for (``.x.123-4.ab_c.part.wav`` → ``x.wav``), else None."""
+    """The file a temporary sibling stands for (``.x.123-4-h0a1b2c3d.ab_c.part.wav`` → ``x.wav``), else None."""
     path = Path(path)
     match = _TEMPORARY.match(path.name)
     if not match:
@@ -105,7 +116,13 @@ def remove_stale_temporaries(folder: str | os.PathLike, *, stem: str | None = No
         match = _TEMPORARY.match(candidate.name)
         if not match or (stem is not None and match["stem"] != stem):
             continue
-        if match["pid"] is not None and owner_alive(int(match["pid"]), match["start"]):
+        if match["host"] is not None and match["host"] != HOST_TAG:
+            try:
+                if time.time() - candidate.stat().st_mtime < FOREIGN_STALE_S:
+                    continue  # another machine's, written to lately: its owner may be at work
+            except FileNotFoundError:
+                continue
+        elif match["pid"] is not None and owner_alive(int(match["pid"]), match["start"]):
             continue
         with contextlib.suppress(FileNotFoundError):
             candidate.unlink()
@@ -121,7 +138,7 @@ def glob_escape(text: str) -> str:
 def temporary_sibling(target: str | os.PathLike, *, suffix: str | None = None) -> Path:
     """Create an empty temporary file beside ``target``, to be renamed onto it when complete.
 
-    Its name is ``.<stem>.<pid>-<start>.<random>.part<suffix>``: hidden, never taken for
+    Its name is ``.<stem>.<pid>-<start>-h<host>.<random>.part<suffix>``: hidden, never taken for
     the target, with the target's suffix (``suffix`` overrides it) so tools that choose a
     format from the file name still see ``.wav`` or ``.mkv``, and with its owner, so that
     the temporaries of killed runs are swept here, before a new one is made.

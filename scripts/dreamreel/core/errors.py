@@ -52,6 +52,11 @@ class DreamreelError(Exception):
             message += f" — {fix}"
         super().__init__(message)
 
+    def __reduce__(self):
+        # Rebuilt from its parts, so it survives the trip back from another process (a Ray
+        # worker) whole; the default would call __init__ with the message alone.
+        return (type(self), (self.where, self.problem, self.fix))
+
 
 def first_sentence(error: BaseException) -> str:
     """The first sentence of a library's error message, whole, for a one-line message.

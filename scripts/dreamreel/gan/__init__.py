@@ -13,8 +13,10 @@
   audio mapping to its ws.
 - :mod:`.render`, :mod:`.ffmpeg`: content-addressed segments streamed from a model into
   ffmpeg, and their lossless concat.
+- :mod:`.cluster`: the missing segments rendered as tasks on a Ray cluster
+  (``gan.executor: ray``), into the same content-addressed cache.
 
 Make rules: ``build/<piece>/gan/features.npz`` (analyze.py), ``notes.npz`` (notes.py), ``latents.npz``
-(latents.py), ``segments.json`` and ``draft.json`` (render_frames.py), ``frames.mkv`` and
+(latents.py), ``segments.json`` and ``draft.json`` (render_frames.py; slurm_plan.py writes ``slurm.sh``), ``frames.mkv`` and
 ``draft.mkv`` (concat_frames.py). Imports ``core``, ``score`` and ``audio`` only.
 """

@@ -258,6 +258,128 @@ def auto_batch_size(device: str, size_px: int) -> int:
     return 8 if size_px <= 256 else 4
 
 
+@dataclass(frozen=True)
+class RenderPlan:
+    """Every segment of one render, in order, and how to read each one's latents.
+
+    Built from the model's description alone (identity, size, the arrays it reads), so a
+    driver that hands the rendering to other machines never loads the model itself.
+    """
+
+    segments: list[Segment]
+    latents: dict
+    latent_keys: tuple[str, ...]
+    indices: np.ndarray
+    frame_stride: int
+    per_segment: int
+    size_px: int
+    out_size_px: int
+    fps: Fraction
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.indices)
+
+    def slices(self, segment: Segment) -> dict[str, np.ndarray]:
+        """The latents of ``segment``'s frames (read from the walk now, not kept)."""
+        first, last = int(self.indices[segment.start]), int(self.indices[segment.stop - 1]) + 1
+        return {key: np.asarray(self.latents[key][first:last:self.frame_stride]) for key in self.latent_keys}
+
+    def missing(self) -> list[Segment]:
+        """The segments whose file is not in the cache; those found are marked as used."""
+        todo = []
+        for segment in self.segments:
+            try:
+                stat = segment.path.stat()
+            except FileNotFoundError:
+                todo.append(segment)
+                continue
+            # Its access time records the last use (the cache keeps recently used segments
+            # longest); the modification time stays the time it was rendered.
+            os.utime(segment.path, ns=(time.time_ns(), stat.st_mtime_ns))
+        return todo
+
+
+def plan_render(
+    latents: dict[str, np.ndarray],
+    segments_dir: str | Path,
+    *,
+    name: str,
+    identity: str,
+    size_px: int,
+    latent_keys: tuple[str, ...],
+    fps: Fraction,
+    out_size_px: int | None = None,
+    frame_stride: int = 1,
+    segment_s: float = 4.0,
+    where: str = "latents.npz",
+) -> RenderPlan:
+    """Cut the walk into segments and name each by its cache key (see the module doc).
+
+    ``name``, ``identity``, ``size_px`` and ``latent_keys`` describe the model (see
+    :class:`dreamreel.gan.models.base.FrameModel`).
+    """
+    segments_dir = Path(segments_dir)
+    out_size = int(out_size_px or size_px)
+    missing_keys = [key for key in latent_keys if key not in latents]
+    if missing_keys:
+        raise DreamreelError(where, f"has no {', '.join(missing_keys)} array, which model {name} reads", "rebuild the latents for this model")
+    n_walk = int(np.asarray(latents[latent_keys[0]]).shape[0])
+    indices = np.arange(0, n_walk, frame_stride)
+    per_segment = max(1, round(segment_s * float(fps)))
+    plan = RenderPlan([], latents, tuple(latent_keys), indices, frame_stride, per_segment, int(size_px), out_size, fps)
+    for start, stop in plan_segments(len(indices), per_segment):
+        first = Segment(start, stop, "", segments_dir)
+        key = segment_key(plan.slices(first), identity=identity, size_px=size_px, out_size_px=out_size, fps=fps)
+        plan.segments.append(Segment(start, stop, key, segments_dir / f"{key}.mkv"))
+    return plan
+
+
+def shard_of(segments: list[Segment], shard: tuple[int, int]) -> list[Segment]:
+    """Share ``k`` of ``n`` (1-based) of ``segments``: a run of consecutive ones, the runs as
+    even as they can be, so ``n`` machines split a render without talking to each other."""
+    k, n = shard
+    count = len(segments)
+    return segments[(k - 1) * count // n : k * count // n]
+
+
+def write_segments(model, plan: RenderPlan, segments: list[Segment], *, batch_size: int, progress: Progress | None = None) -> None:
+    """Render ``segments`` of ``plan`` with ``model``, each into its file, atomically.
+
+    A segment whose file another render finished meanwhile is rendered again and renamed
+    over it: the bytes are the same, and a rename never shows a half-written file.
+    """
+    writer = _SegmentWriter(size_px=model.size_px, out_size_px=plan.out_size_px, fps=plan.fps)
+    writer.start()
+    try:
+        for segment in segments:
+            segment.path.parent.mkdir(parents=True, exist_ok=True)
+            writer.put(("open", segment.path))
+            arrays = plan.slices(segment)
+            for offset in range(0, segment.frames, batch_size):
+                batch = {key: value[offset : offset + batch_size] for key, value in arrays.items()}
+                frames = model.render(batch)
+                expected = (len(next(iter(batch.values()))), model.size_px, model.size_px, 3)
+                if frames.shape != expected or frames.dtype != np.uint8:
+                    raise AssertionError(f"{model.name} returned {frames.shape} {frames.dtype}, expected {expected} uint8")
+                writer.put(("frames", frames.tobytes()))
+                if progress is not None:
+                    progress.advance(len(frames), rendered=True)
+            writer.put(("close", None))
+        writer.put(None)
+        writer.join()
+        if writer.error is not None:
+            raise writer.error
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def announce_plan(plan: RenderPlan, segments: list[Segment], todo: list[Segment], *, label: str, identity: str, stream=None) -> None:
+    """One line: how many ``segments`` (of ``plan``), how many of them cached, and what renders the rest."""
+    print(f"{label}: {len(segments)} segments of up to {plan.per_segment} frames; {len(segments) - len(todo)} cached, {len(todo)} to render ({identity}, {plan.out_size_px} px)", file=stream or sys.stderr)
+
+
 def render_segments(
     latents: dict[str, np.ndarray],
     model,
@@ -271,8 +393,9 @@ def render_segments(
     label: str = "render",
     progress_stream=None,
     where: str = "latents.npz",
+    shard: tuple[int, int] | None = None,
 ) -> list[Segment]:
-    """Render every missing segment; return all segments in order.
+    """Render every missing segment (of share ``shard``, if given); return all segments in order.
 
     Parameters
     ----------
@@ -292,63 +415,22 @@ def render_segments(
         Segment length in seconds.
     batch_size : int
         Frames per ``model.render`` call.
+    shard : (k, n), optional
+        Render only share k of n (1-based, see :func:`shard_of`): one task of a job array.
     """
     segments_dir = Path(segments_dir)
     segments_dir.mkdir(parents=True, exist_ok=True)
     # Segments half-written by renders that were killed (whatever their key).
     remove_stale_temporaries(segments_dir)
-    out_size = int(out_size_px or model.size_px)
-    missing_keys = [key for key in model.latent_keys if key not in latents]
-    if missing_keys:
-        raise DreamreelError(where, f"has no {', '.join(missing_keys)} array, which model {model.name} reads", "rebuild the latents for this model")
-    n_walk = int(np.asarray(latents[model.latent_keys[0]]).shape[0])
-    indices = np.arange(0, n_walk, frame_stride)
-    n_out = len(indices)
-    per_segment = max(1, round(segment_s * float(fps)))
-
-    def slices(start: int, stop: int) -> dict[str, np.ndarray]:
-        first, last = int(indices[start]), int(indices[stop - 1]) + 1
-        return {key: np.asarray(latents[key][first:last:frame_stride]) for key in model.latent_keys}
-
-    plan: list[Segment] = []
-    for start, stop in plan_segments(n_out, per_segment):
-        key = segment_key(slices(start, stop), identity=model.identity, size_px=model.size_px, out_size_px=out_size, fps=fps)
-        plan.append(Segment(start, stop, key, segments_dir / f"{key}.mkv"))
-    todo = [segment for segment in plan if not segment.path.is_file()]
-    for segment in plan:
-        if segment.path.is_file():
-            # Its access time records the last use (the cache keeps recently used segments
-            # longest); the modification time stays the time it was rendered.
-            os.utime(segment.path, ns=(time.time_ns(), segment.path.stat().st_mtime_ns))
-    progress = Progress(n_out, sum(s.frames for s in todo), label=label, stream=progress_stream)
-    print(f"{label}: {len(plan)} segments of up to {per_segment} frames; {len(plan) - len(todo)} cached, {len(todo)} to render ({model.identity}, {out_size} px)", file=progress_stream or sys.stderr)
-
-    writer = _SegmentWriter(size_px=model.size_px, out_size_px=out_size, fps=fps)
-    writer.start()
-    try:
-        for segment in plan:
-            if segment.path.is_file():
-                progress.advance(segment.frames, rendered=False)
-                continue
-            writer.put(("open", segment.path))
-            arrays = slices(segment.start, segment.stop)
-            for offset in range(0, segment.frames, batch_size):
-                batch = {key: value[offset : offset + batch_size] for key, value in arrays.items()}
-                frames = model.render(batch)
-                expected = (len(next(iter(batch.values()))), model.size_px, model.size_px, 3)
-                if frames.shape != expected or frames.dtype != np.uint8:
-                    raise AssertionError(f"{model.name} returned {frames.shape} {frames.dtype}, expected {expected} uint8")
-                writer.put(("frames", frames.tobytes()))
-                progress.advance(len(frames), rendered=True)
-            writer.put(("close", None))
-        writer.put(None)
-        writer.join()
-        if writer.error is not None:
-            raise writer.error
-    except BaseException:
-        writer.abort()
-        raise
-    return plan
+    plan = plan_render(latents, segments_dir, name=model.name, identity=model.identity, size_px=model.size_px, latent_keys=model.latent_keys,
+                       fps=fps, out_size_px=out_size_px, frame_stride=frame_stride, segment_s=segment_s, where=where)
+    mine = plan.segments if shard is None else shard_of(plan.segments, shard)
+    todo = sorted(set(plan.missing()) & set(mine), key=lambda segment: segment.start)
+    progress = Progress(sum(s.frames for s in mine), sum(s.frames for s in todo), label=label, stream=progress_stream)
+    announce_plan(plan, mine, todo, label=label if shard is None else f"{label} share {shard[0]}/{shard[1]}", identity=model.identity, stream=progress_stream)
+    progress.advance(sum(s.frames for s in mine) - sum(s.frames for s in todo), rendered=False)
+    write_segments(model, plan, todo, batch_size=batch_size, progress=progress)
+    return plan.segments
 
 
 def write_manifest(target: str | Path, segments: list[Segment], *, fps: Fraction, size_px: int, choice_metadata: dict[str, str], n_frames: int) -> dict:

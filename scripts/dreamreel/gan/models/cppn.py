@@ -26,7 +26,8 @@ CODE_DIM = 8
 HIDDEN = 24
 # Pixels evaluated at once per frame: bounds memory at large sizes (65536 px × 24 units).
 PIXEL_CHUNK = 1 << 16
-CPPN_VERSION = 1
+# 2: computed in float64, so that the number of threads never changes a pixel.
+CPPN_VERSION = 2
 
 
 class CPPN:
@@ -39,8 +40,11 @@ class CPPN:
     seed : int
         Draws the network; the same seed always draws the same network.
     compute : ComputeOptions
-        Only ``threads`` matters: the CPPN runs in fp32 on the CPU, which keeps its
-        output reproducible.
+        Only ``threads`` matters: the CPPN runs in float64 on the CPU. In float32 the
+        thread count moved the last bit of a sum, now and then enough to round a pixel
+        the other way; in float64 that would take a value within 1e-13 of a rounding edge,
+        so one, two or sixteen threads on any machine (or a cluster's workers) draw the same
+        bytes.
     """
 
     name = "cppn"
@@ -59,7 +63,7 @@ class CPPN:
         rng = np.random.default_rng([self.seed, 0xC0FFEE])
 
         def draw(*shape: int, scale: float = 1.0) -> "torch.Tensor":
-            return torch.from_numpy((rng.standard_normal(shape) * scale).astype(np.float32))
+            return torch.from_numpy(rng.standard_normal(shape) * scale)
 
         self._noise_projection = draw(NOISE_DIM, CODE_DIM, scale=1.0 / math.sqrt(NOISE_DIM))
         self._class_codes = draw(NUM_CLASSES, CODE_DIM)
@@ -76,7 +80,7 @@ class CPPN:
         self._w_rgb = draw(HIDDEN, 3, scale=2.5 / math.sqrt(HIDDEN))
         self._rgb_class = draw(CODE_DIM, 3, scale=0.5)
         # Pixel centres in [-1, 1]; y grows downwards like image rows.
-        axis = (torch.arange(self.size_px, dtype=torch.float32) + 0.5) / self.size_px * 2.0 - 1.0
+        axis = (torch.arange(self.size_px, dtype=torch.float64) + 0.5) / self.size_px * 2.0 - 1.0
         y, x = torch.meshgrid(axis, axis, indexing="ij")
         radius = torch.sqrt(x * x + y * y)
         self._coords = torch.stack([x.reshape(-1), y.reshape(-1), radius.reshape(-1)], dim=1)
@@ -86,8 +90,8 @@ class CPPN:
         """Draw one batch. ``noise`` (B, 128) and ``classes`` (B, 1000) in; uint8 (B, H, W, 3) out."""
         import torch
 
-        noise = torch.from_numpy(np.array(latents["noise"], dtype=np.float32))
-        classes = torch.from_numpy(np.array(latents["classes"], dtype=np.float32))
+        noise = torch.from_numpy(np.array(latents["noise"], dtype=np.float64))
+        classes = torch.from_numpy(np.array(latents["classes"], dtype=np.float64))
         batch = noise.shape[0]
         with torch.inference_mode():
             noise_code = noise @ self._noise_projection
@@ -99,7 +103,7 @@ class CPPN:
             offset3 = (class_code @ self._w3_class)[:, None, :]
             tint = (class_code @ self._rgb_class)[:, None, :]
             pixels = self.size_px * self.size_px
-            out = torch.empty((batch, pixels, 3), dtype=torch.float32)
+            out = torch.empty((batch, pixels, 3), dtype=torch.float64)
             for start in range(0, pixels, PIXEL_CHUNK):
                 stop = min(start + PIXEL_CHUNK, pixels)
                 h = torch.sin(self._coord_features[None, start:stop, :] + offset1)
