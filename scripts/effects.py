@@ -59,7 +59,7 @@ def main(argv=None) -> int:
 
     beats = bars = None
     if needs_clock(entries):
-        from dreamreel.score.musical_time import MusicalClock, track_beats
+        from dreamreel.score.musical_time import MusicalClock, track_beats_streamed
 
         if args.score is not None:
             from dreamreel.score.model import load_score_json
@@ -67,11 +67,12 @@ def main(argv=None) -> int:
             musical = MusicalClock.from_score(load_score_json(args.score), where=str(args.score))
             beats, bars = musical.beat_seconds(), musical.bar_seconds()
         elif args.song is not None:
-            from dreamreel.core.audio_io import read_audio
+            from dreamreel.core.audio_io import summed_mono_blocks
 
-            audio, rate = read_audio(args.song)
-            tracked = track_beats(audio, rate)
-            musical = MusicalClock.from_beat_times(tracked, beats_per_bar=params["beats_per_bar"], duration_s=audio.shape[-1] / rate, where=str(args.song))
+            # The song is read block by block (twice): only its onset envelope is held whole.
+            samples, rate, read_blocks = summed_mono_blocks([args.song])
+            tracked = track_beats_streamed(read_blocks, rate, samples)
+            musical = MusicalClock.from_beat_times(tracked, beats_per_bar=params["beats_per_bar"], duration_s=samples / rate, where=str(args.song))
             # The clock counts the lead-in before the first tracked beat as a pickup bar
             # starting at 0 s; that start is no beat and no barline a listener hears.
             beats = tracked

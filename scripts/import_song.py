@@ -9,7 +9,8 @@ Params:  mix.normalize_song (default false: a finished song is already mastered)
 
 The song streams through ffmpeg twice, block by block: once to measure it (length, peak,
 silence), once to write it, so memory does not grow with its length. Normalising
-(mix.normalize_song: true) still holds the whole song: the limiter works on all of it.
+(mix.normalize_song: true) streams it a few more times (measure, each gain round, true
+peak) and writes the limited song a chunk at a time: memory stays flat there too.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from dreamreel.audio.loudness import LoudnessMeter, TruePeakMeter, integrated_loudness, normalize, true_peak_db
-from dreamreel.core.audio_io import MASTER_RATE_HZ, write_audio, write_audio_blocks
+from dreamreel.audio.loudness import LoudnessMeter, TruePeakMeter, normalize_stream
+from dreamreel.core.audio_io import MASTER_RATE_HZ, write_audio_blocks
 from dreamreel.core.errors import DreamreelError, run_cli
 from dreamreel.core.ffmpeg_tools import find_ffmpeg
+from dreamreel.core.memory import keep_large_buffers_out_of_the_heap
 from dreamreel.core.params import add_params_name_option, load_section
 from dreamreel.core.song_io import SongInfo, decode_song_blocks, probe_song
 
@@ -45,6 +47,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     settings, _ = load_section(args.params, "mix", params_name=args.params_name)
+    if settings["normalize_song"]:
+        # The normalisation's per-chunk buffers (oversampled peaks, gain curves: 2-17 MB
+        # each) are freed and made again many times over; kept out of the heap, they leave
+        # no growing heap behind them.
+        keep_large_buffers_out_of_the_heap()
     tool = find_ffmpeg()
     info = probe_song(args.song, tool=tool)
     if info.channels > 2:
@@ -64,15 +71,13 @@ def main(argv=None) -> int:
         raise DreamreelError(str(args.song), "the song is silent (peak below -90 dBFS)", "choose the right file, or export it again with sound")
 
     if settings["normalize_song"]:
-        audio = np.empty((2, samples), dtype=np.float32)
-        position = 0
-        for block in decoded():
-            audio[:, position : position + block.shape[1]] = block
-            position += block.shape[1]
-        # normalize() keeps the true peak under the ceiling, so nothing passes full scale.
-        audio, _ = normalize(audio, MASTER_RATE_HZ, loudness_lufs=settings["loudness_lufs"], true_peak_dbtp=settings["true_peak_dbtp"])
-        write_audio(args.out, audio, MASTER_RATE_HZ, subtype="PCM_24")
-        loudness_lufs, true_peak_dbtp = integrated_loudness(audio, MASTER_RATE_HZ), true_peak_db(audio)
+        # Decoded again for each pass of the normalisation (measure, each gain round, true
+        # peak, write); a chunk at a time, so memory stays flat as in the plain import.
+        # normalize_stream keeps the true peak under the ceiling, so nothing passes full scale.
+        normalized, report = normalize_stream(decoded, MASTER_RATE_HZ, loudness_lufs=settings["loudness_lufs"],
+                                              true_peak_dbtp=settings["true_peak_dbtp"])
+        write_audio_blocks(args.out, normalized(), MASTER_RATE_HZ, channels=2, subtype="PCM_24")
+        loudness_lufs, true_peak_dbtp = report.loudness_out_lufs, report.true_peak_out_dbtp
     else:
         # Second pass: the same samples again, scaled if needed, measured and written block by block.
         gain = np.float32(1.0)

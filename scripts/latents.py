@@ -75,13 +75,11 @@ def main(argv=None) -> int:
         print(f"latents: {walk['ws'].shape[0]} frames of StyleGAN ws {walk['ws'].shape[1:]} -> {args.output}", file=sys.stderr)
         return 0
     params, where = load_section(args.params, "latents", params_name=args.params_name, schema=LATENTS)
+    # noise and classes are computed block by block as the file is written; a loop bends
+    # them block by block too, after a first pass that finds where the walk ends.
+    walk = latents.walk_members(features, params=params, where=where, conducting=conducting)
     if model.get("loop"):
-        # A loop bends the whole walk back toward its start, so it is built whole first
-        # (loops are short clips, for social platforms and VJ sets).
-        walk = latents.close_loop(latents.make_walk(features, params=params, where=where, conducting=conducting))
-    else:
-        # noise and classes are computed block by block as the file is written.
-        walk = latents.walk_members(features, params=params, where=where, conducting=conducting)
+        walk = latents.close_loop(walk)
     save_npz(args.output, walk)
     print(f"latents: {walk['noise'].shape[0]} frames, classes {walk['class_indices'].tolist()} -> {args.output}", file=sys.stderr)
     return 0

@@ -149,14 +149,15 @@ def test_decoding_stops_ffmpeg_when_the_reader_stops(tmp_path):
     blocks.close()  # must not hang, nor leave ffmpeg running
 
 
-def import_peak_rss_mb(tmp_path, seconds: float) -> float:
+def import_peak_rss_mb(tmp_path, seconds: float, **mix) -> float:
     """Peak resident memory of import_song in its own process, for a noise song of ``seconds``."""
     from dreamreel.benchmarks import measure, python_script
 
     song = tmp_path / f"song-{seconds:g}.wav"
     noise = 0.1 * np.random.default_rng(0).standard_normal((int(seconds * 44100), 2))
+    noise[::22050] = 0.9  # peaks for the limiter when normalising
     soundfile.write(str(song), noise.astype(np.float32), 44100, subtype="FLOAT")
-    return measure(python_script("import_song") + [song, tmp_path / f"master-{seconds:g}.wav", "--params", params(tmp_path)]).peak_rss_mb
+    return measure(python_script("import_song") + [song, tmp_path / f"master-{seconds:g}.wav", "--params", params(tmp_path, **mix)]).peak_rss_mb
 
 
 @needs_ffmpeg
@@ -166,3 +167,29 @@ def test_import_memory_does_not_grow_with_the_song(tmp_path):
     # Holding the song grows by about 0.8 MB a second (the decoded bytes, then the float32
     # master): 26 MB more for the long song. Streamed, the two are within noise.
     assert long < short + 12.0, (short, long)
+
+
+@needs_ffmpeg
+def test_a_normalised_song_reaches_the_target_under_the_ceiling_as_the_whole_song_normalised_would(tmp_path):
+    from dreamreel.audio.loudness import integrated_loudness, normalize, true_peak_db
+
+    rng = np.random.default_rng(5)
+    audio = (0.05 * rng.standard_normal((int(13.3 * 48000), 2))).astype(np.float32)
+    audio[::9600] = 0.95  # clicks the limiter must catch
+    soundfile.write(str(tmp_path / "song.wav"), audio, 48000, subtype="FLOAT")
+    assert import_song.main([str(tmp_path / "song.wav"), str(tmp_path / "master.wav"), "--params", params(tmp_path, normalize_song=True)]) == 0
+    master, rate = read_audio(tmp_path / "master.wav")
+    assert integrated_loudness(master, rate) == pytest.approx(-14.0, abs=0.1)
+    assert true_peak_db(master) <= -1.0 + 1e-3
+    whole, _ = normalize(audio.T.copy(), 48000, loudness_lufs=-14.0, true_peak_dbtp=-1.0)
+    np.testing.assert_allclose(master, whole, atol=2.0 ** -23)  # to the 24-bit step
+
+
+@needs_ffmpeg
+def test_normalising_keeps_memory_flat(tmp_path):
+    # Held whole, the 40 s song, its peak envelope and the limiter's gain curves take
+    # about 90 MB more than the 12 s one's. 12 s already has a chunk (5.5 s) with context
+    # on both sides, so both reach the steady working set.
+    short, long = import_peak_rss_mb(tmp_path, 12.0, normalize_song=True), import_peak_rss_mb(tmp_path, 40.0, normalize_song=True)
+    print("peak RSS MB", short, long)
+    assert long < short + 8.0, (short, long)

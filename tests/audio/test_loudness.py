@@ -89,3 +89,22 @@ def test_meters_fed_block_by_block_equal_the_whole_song_measures():
         peak.add(audio[:, start:stop])
     assert meter.integrated_lufs() == loudness.integrated_loudness(audio, 48000)
     assert peak.peak_db() == pytest.approx(loudness.true_peak_db(audio), abs=1e-9)
+
+
+def test_normalising_a_stream_equals_normalising_the_whole_song():
+    rng = np.random.default_rng(6)
+    audio = (0.05 * rng.standard_normal((2, 48000 * 4 + 77))).astype(np.float32)
+    audio[:, ::9600] = 0.95
+    whole, report = loudness.normalize(audio, 48000, loudness_lufs=-14.0, true_peak_dbtp=-1.0)
+
+    def read_blocks():
+        return (audio[:, first : first + 4097] for first in range(0, audio.shape[1], 4097))
+
+    # 10 007-sample chunks: the limiter's reach (53 ms) and the oversampling's cross chunk edges.
+    normalized, streamed = loudness.normalize_stream(read_blocks, 48000, loudness_lufs=-14.0, true_peak_dbtp=-1.0, chunk_samples=10_007)
+    result = np.concatenate(list(normalized()), axis=1)
+    assert result.dtype == np.float32 and result.shape == audio.shape
+    # Only the moving average's running sum may round differently.
+    np.testing.assert_allclose(result, whole, rtol=0, atol=1e-7)
+    assert streamed.loudness_out_lufs == pytest.approx(report.loudness_out_lufs, abs=1e-9)
+    assert streamed.true_peak_out_dbtp <= -1.0 and streamed.limiter_reduction_db > 1.0

@@ -193,7 +193,8 @@ def test_a_stylegan_part_drives_its_layer_group_only(tmp_path):
 
     def ws(events):
         conducting = resolve(validate_conduct({"glockenspiel": {"drives": "fine"}}, "c"), notes=notes(40, PARTS, events), features=feats, model="stylegan")
-        return stylegan_walk(feats, weights=path, params=stylegan_params, conducting=conducting)
+        walk = stylegan_walk(feats, weights=path, params=stylegan_params, conducting=conducting)
+        return {**walk, "ws": walk["ws"].collect()}
 
     played, silent = ws([("glockenspiel", 20, 2, 84, 127)]), ws([])
     groups = played["layer_group"]
@@ -224,8 +225,8 @@ def test_a_scene_gives_stylegan_anchors_of_its_own(tmp_path):
     feats = features(40)
     stylegan_params = validate_section("test", STYLEGAN, {"dynamics": 0.0, "chroma_smoothing_s": 0.0})
     conducting = resolve(validate_conduct({"sections": {"crossfade_s": 0.0}}, "c"), notes=notes(40, PARTS, [], sections=[0, 20]), features=feats, model="stylegan")
-    scened = stylegan_walk(feats, weights=path, params=stylegan_params, conducting=conducting)["ws"]
-    plain = stylegan_walk(feats, weights=path, params=stylegan_params)["ws"]
+    scened = stylegan_walk(feats, weights=path, params=stylegan_params, conducting=conducting)["ws"].collect()
+    plain = stylegan_walk(feats, weights=path, params=stylegan_params)["ws"].collect()
     assert np.array_equal(scened[:20], plain[:20]) and not np.allclose(scened[20:], plain[20:])
 
 

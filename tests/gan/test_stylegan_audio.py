@@ -143,3 +143,20 @@ def test_schema_defaults_and_validation():
     assert defaults["noise_mode"] == "const" and defaults["class_index"] is None
     with pytest.raises(DreamreelError, match="stylegan.noise_mode"):
         _params(noise_mode="random")
+
+
+def test_the_ws_are_the_same_whatever_the_block_size(generator):
+    from dreamreel.gan.stylegan.audio import stylegan_ws_member
+
+    rng = np.random.default_rng(3)
+    features = _features(frames=200, band_low=rng.random(200, np.float32), band_high=rng.random(200, np.float32),
+                         onset=rng.random(200, np.float32), rms=rng.random(200, np.float32), chroma=rng.random((200, 12)).astype(np.float32))
+    scenes = np.zeros((200, 2))
+    scenes[:, 0] = np.clip(np.arange(200) / 100.0, 0, 1)
+    scenes[:, 1] = 1.0 - scenes[:, 0]
+    for shared in ({}, {"scenes": scenes}):
+        # 7-frame blocks: the smoothed chroma, envelopes and psi are read across block edges.
+        one = stylegan_ws_member(features, generator=generator, params=_params(pulse_gain=0.5), fps=FPS, block_frames=1000, **shared)
+        small = stylegan_ws_member(features, generator=generator, params=_params(pulse_gain=0.5), fps=FPS, block_frames=7, **shared)
+        assert [len(block) for block in small.blocks()][:2] == [7, 7]
+        assert small.collect().tobytes() == one.collect().tobytes()

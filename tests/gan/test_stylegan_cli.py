@@ -85,3 +85,34 @@ def test_adapter_rejects_wrong_ws(tmp_path):
         model.render({"ws": np.zeros((2, 14, 512), np.float32)})
     with pytest.raises(DreamreelError, match="latents.npz: ws: missing"):
         model.render({"noise": np.zeros((2, 128), np.float32)})
+
+
+def test_a_looped_stylegan_walk_streams_its_ws(tmp_path):
+    """latents for a StyleGAN model with 1024-px-sized ws (14 x 512), looped: memory flat in the song's length."""
+    import json
+
+    from conduct_helpers import features
+    from dreamreel.benchmarks import measure, python_script
+    from dreamreel.core.npz import open_npz, save_npz
+
+    from dreamreel.gan.stylegan import network as net
+
+    # Wide ws on a tiny synthesis (4 channels a layer): what the walk holds is sized as for a real model.
+    config = net.GeneratorConfig(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3, mapping_layers=2, conv_clamp=256.0,
+                                 channels=net.channels_for(resolution=256, channel_base=1024, channel_max=4))
+    weights = write_nvlabs_pytorch(tmp_path / "wide.pkl", tiny_generator(config))
+    (tmp_path / "model.json").write_text(json.dumps({"model": "stylegan", "weights": str(weights), "loop": True}))
+    (tmp_path / "stylegan.json").write_text("{}")
+    peaks = []
+    # 20 s and 2 minutes at 30 fps: held whole, the longer one's ws are 86 MB more, and
+    # bending them as float64 twice that.
+    for frames in (600, 3_600):
+        save_npz(tmp_path / "features.npz", features(frames))
+        out = tmp_path / f"latents-{frames}.npz"
+        command = python_script("latents") + [tmp_path / "features.npz", out, "--params", tmp_path / "stylegan.json",
+                                               "--model", tmp_path / "model.json", "--stylegan", tmp_path / "stylegan.json"]
+        peaks.append(measure(command).peak_rss_mb)
+        assert open_npz(out)["ws"].shape == (frames, 14, 512)
+        out.unlink()
+    print("peak RSS MB", peaks)
+    assert peaks[1] < peaks[0] + 25.0, peaks

@@ -122,3 +122,64 @@ def test_score_without_tempo_or_meter_defaults():
     score.meters = [MeterChange(0, 4, 4)]
     clock = MusicalClock.from_score(score)
     assert clock.position_to_seconds(2, 3) == pytest.approx(3.0)
+
+
+def _music_like(seconds: float, rate: int, *, seed: int = 0) -> np.ndarray:
+    """Stereo (2, n): a chord changing every 4 s, a kick every 0.48 s (125 BPM) and noisy hats, float32."""
+    t = np.arange(int(seconds * rate)) / rate
+    root = np.array([220.0, 196.0, 174.61, 246.94])[(t // 4).astype(int) % 4]
+    chord = sum(0.1 * np.sin(2 * np.pi * root * ratio * t) for ratio in (1.0, 1.26, 1.5))
+    kick = 0.5 * np.exp(-(t % 0.48) * 30) * np.sin(2 * np.pi * 60 * (t % 0.48))
+    hats = 0.05 * np.random.default_rng(seed).standard_normal(len(t)) * np.exp(-(t % 0.24) * 60)
+    mono = chord + kick + hats
+    return np.stack([mono, 0.8 * mono]).astype(np.float32)
+
+
+@pytest.mark.slow  # librosa's tracker compiles with numba on first use
+def test_streamed_beat_tracking_matches_librosa_on_the_whole_song(tmp_path):
+    import librosa
+    import soundfile
+    from dreamreel.core.audio_io import read_audio, summed_mono_blocks
+    from dreamreel.score.musical_time import onset_envelope, track_beats, track_beats_streamed
+
+    rate = 22_050
+    soundfile.write(tmp_path / "song.wav", _music_like(20.3, rate).T, rate, subtype="PCM_16")
+    # Odd read blocks and 37-frame spectrogram blocks: frames straddle both kinds of edge.
+    samples, rate, read_blocks = summed_mono_blocks([tmp_path / "song.wav"], block_frames=4097)
+    audio, _ = read_audio(tmp_path / "song.wav")
+    whole = librosa.onset.onset_strength(y=audio.mean(axis=0), sr=rate, aggregate=np.median)
+    streamed = onset_envelope(read_blocks, rate, samples, block_frames=37)
+    assert streamed.shape == whole.shape
+    # Only the float32 rounding of the mel projection differs (the envelope's values are 0-30).
+    np.testing.assert_allclose(streamed, whole, rtol=0, atol=1e-4)
+    tracked = track_beats_streamed(read_blocks, rate, samples)
+    np.testing.assert_array_equal(tracked, track_beats(audio, rate))
+    assert np.allclose(np.diff(tracked[2:-2]), 0.48, atol=0.03)
+
+
+def _beat_tracking_peak_rss_mb(path: Path) -> float:
+    import os
+    import sys
+
+    from dreamreel.benchmarks import measure
+
+    scripts = Path(__file__).resolve().parents[2] / "scripts"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(scripts), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    code = ("import sys; from dreamreel.core.audio_io import summed_mono_blocks; from dreamreel.score.musical_time import track_beats_streamed; "
+            "samples, rate, read_blocks = summed_mono_blocks([sys.argv[1]]); assert len(track_beats_streamed(read_blocks, rate, samples)) > 10")
+    return measure([sys.executable, "-c", code, str(path)], env=env).peak_rss_mb
+
+
+@pytest.mark.slow  # two children import librosa
+def test_beat_tracking_a_song_keeps_memory_flat(tmp_path):
+    import soundfile
+
+    peaks = []
+    # 8 kHz mono keeps the files small; 1 and 8 minutes. Held whole, the 8-minute song,
+    # its spectrogram and its tempogram take 100 MB more than the 1-minute one.
+    for minutes in (1, 8):
+        path = tmp_path / f"song-{minutes}.wav"
+        soundfile.write(path, _music_like(minutes * 60.0, 8_000)[0], 8_000, subtype="PCM_16")
+        peaks.append(_beat_tracking_peak_rss_mb(path))
+    print("peak RSS MB", peaks)
+    assert peaks[1] < peaks[0] + 15.0, peaks

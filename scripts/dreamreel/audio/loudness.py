@@ -7,14 +7,17 @@
 - :func:`true_peak_db`: the peak of the signal oversampled 4x (BS.1770 Annex 2).
 - :class:`LoudnessMeter`, :class:`TruePeakMeter`: the same two measures on audio that
   arrives block by block (a decoder's output), in constant memory.
-- :func:`normalize`: gain to a loudness target, and where that would push the true peak
-  over the ceiling, a look-ahead limiter brings the peaks down smoothly instead of clipping.
+- :func:`normalize_stream`: gain to a loudness target, and where that would push the true
+  peak over the ceiling, a look-ahead limiter brings the peaks down smoothly instead of
+  clipping; on a song read block by block, in constant memory. :func:`normalize` does the
+  same to an array.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -221,33 +224,157 @@ class NormalizeReport:
 
 
 def normalize(audio: np.ndarray, sample_rate_hz: int, *, loudness_lufs: float, true_peak_dbtp: float, max_rounds: int = 8) -> tuple[np.ndarray, NormalizeReport]:
-    """Bring ``audio`` to ``loudness_lufs`` with its true peak at most ``true_peak_dbtp``.
+    """Bring ``audio`` (channels, samples) to ``loudness_lufs`` with its true peak at most ``true_peak_dbtp``.
 
-    The limiter lowers the loudness slightly, so gain and limiting are repeated until the
-    loudness is within 0.05 LU of the target. A margin of 0.1 dB under the ceiling absorbs
-    the interpolation between oversampled and real samples.
+    :func:`normalize_stream` on an array held whole; the result is float32.
     """
-    loudness_in = integrated_loudness(audio, sample_rate_hz)
+    def read_blocks():
+        return (audio[:, first : first + _PEAK_CHUNK_SAMPLES] for first in range(0, audio.shape[1], _PEAK_CHUNK_SAMPLES))
+
+    normalized, report = normalize_stream(read_blocks, sample_rate_hz, loudness_lufs=loudness_lufs, true_peak_dbtp=true_peak_dbtp,
+                                          max_rounds=max_rounds)
+    blocks = list(normalized())
+    return (np.concatenate(blocks, axis=1) if blocks else np.zeros(audio.shape, dtype=np.float32)), report
+
+
+def _chunks_with_context(blocks: Iterable[np.ndarray], chunk_samples: int, context: int) -> Iterator[tuple[int, int, np.ndarray, int]]:
+    """Fixed chunks of a stream of (channels, n) blocks, each seen with ``context`` samples either side.
+
+    Yields ``(start, stop, window, window_start)``: the chunk is samples [start, stop) of
+    the stream, ``window`` holds samples [window_start, min(end, stop + context)) with
+    ``window_start = max(0, start - context)``. Only one chunk and its context are held.
+    """
+    buffer, buffer_start, start, exhausted = None, 0, 0, False
+    source = iter(blocks)
+    while True:
+        while not exhausted and (buffer is None or buffer_start + buffer.shape[1] < start + chunk_samples + context):
+            block = next(source, None)
+            if block is None:
+                exhausted = True
+            else:
+                buffer = block if buffer is None else np.concatenate([buffer, block], axis=1)
+        end = buffer_start + (buffer.shape[1] if buffer is not None else 0)
+        if start >= end:
+            return
+        stop = min(start + chunk_samples, end)
+        window_start = max(buffer_start, start - context)
+        yield start, stop, buffer[:, window_start - buffer_start : min(end, stop + context) - buffer_start], window_start
+        start = stop
+        drop = max(0, start - context - buffer_start)
+        buffer, buffer_start = buffer[:, drop:], buffer_start + drop
+
+
+def _limiter_reach(sample_rate_hz: int) -> int:
+    """Samples either side of a sample that :func:`limiter_gain` (default times) reads for it, with a margin."""
+    smooth = max(1, int(0.02 * sample_rate_hz)) | 1
+    hold = smooth + 2 * int(0.05 * sample_rate_hz)
+    return hold // 2 + smooth // 2 + 2
+
+
+class _StreamLimiter:
+    """Gain, then :func:`limiter_gain`, applied to a song read chunk by chunk.
+
+    A chunk's limiter gain depends on the peak envelope a limiter's reach either side,
+    and the envelope on the samples the oversampling filter reaches; each chunk is read
+    with both as context, so the gain equals the whole song's to within the rounding of
+    the moving average (its running sum starts at another sample). The loudest envelope
+    value of each chunk and its reach is kept from the first pass (a float a chunk), so
+    chunks the limiter leaves alone are not oversampled again in later rounds.
+    """
+
+    def __init__(self, read_blocks, sample_rate_hz: int, ceiling: float, chunk_samples: int):
+        self.read_blocks, self.rate, self.ceiling, self.chunk = read_blocks, int(sample_rate_hz), ceiling, chunk_samples
+        self.reach = _limiter_reach(self.rate)
+        self.context = self.reach + _OVERSAMPLING_MARGIN
+        self.chunk_peaks: list[float] | None = None
+
+    def _envelope(self, window: np.ndarray, window_start: int, start: int, stop: int, song_end: int) -> np.ndarray:
+        """The peak envelope over [start − reach, stop + reach), cut to the song."""
+        lo, hi = max(0, start - self.reach), min(song_end, stop + self.reach)
+        return _oversampled_peaks(window, lo - window_start, hi - window_start)
+
+    def measure_song(self) -> float:
+        """The first pass: the song's integrated loudness (LUFS), and each chunk's loudest envelope value kept."""
+        meter, peaks = None, []
+        for start, stop, window, window_start in _chunks_with_context(self.read_blocks(), self.chunk, self.context):
+            meter = meter or LoudnessMeter(self.rate, window.shape[0])
+            meter.add(window[:, start - window_start : stop - window_start])
+            peaks.append(float(self._envelope(window, window_start, start, stop, self._song_end(window, window_start, stop)).max()))
+        self.chunk_peaks = peaks
+        return meter.integrated_lufs() if meter is not None else -math.inf
+
+    def _song_end(self, window: np.ndarray, window_start: int, stop: int) -> int:
+        """Where the context after a chunk ends: the song's end where it came first, else past the reach."""
+        end = window_start + window.shape[1]
+        return end if end < stop + self.context else stop + self.context
+
+    def blocks(self, gain: float) -> Iterator[tuple[np.ndarray, float]]:
+        """The song times ``gain``, limited: (channels, n) float32 blocks with the least limiter gain in each."""
+        for index, (start, stop, window, window_start) in enumerate(_chunks_with_context(self.read_blocks(), self.chunk, self.context)):
+            if self.chunk_peaks[index] * gain > self.ceiling:
+                lo = max(0, start - self.reach)
+                envelope = self._envelope(window, window_start, start, stop, self._song_end(window, window_start, stop))
+                limiting = limiter_gain(envelope * gain, self.ceiling, sample_rate_hz=self.rate)[start - lo : stop - lo]
+            else:
+                # Every sample within the limiter's reach stays under the ceiling: a gain of exactly 1.
+                limiting = np.ones(stop - start)
+            yield (window[:, start - window_start : stop - window_start] * (gain * limiting)).astype(np.float32), float(limiting.min())
+
+
+def _measure_blocks(blocks: Iterable[tuple[np.ndarray, float]], sample_rate_hz: int, *, loudness: bool = True, peak: bool = True) -> tuple[float, float, float]:
+    """Integrated loudness (LUFS), true peak (dBTP) and least limiter gain of (block, least gain) pairs."""
+    meter = true_peak = None
+    least = 1.0
+    for block, block_least in blocks:
+        if loudness:
+            meter = meter or LoudnessMeter(sample_rate_hz, block.shape[0])
+            meter.add(block)
+        if peak:
+            true_peak = true_peak or TruePeakMeter(block.shape[0])
+            true_peak.add(block)
+        least = min(least, block_least)
+    return (meter.integrated_lufs() if meter else -math.inf), (true_peak.peak_db() if true_peak else -math.inf), least
+
+
+def normalize_stream(read_blocks: Callable[[], Iterable[np.ndarray]], sample_rate_hz: int, *, loudness_lufs: float, true_peak_dbtp: float,
+                     max_rounds: int = 8, chunk_samples: int = _PEAK_CHUNK_SAMPLES) -> tuple[Callable[[], Iterator[np.ndarray]], NormalizeReport]:
+    """Bring a song read block by block to ``loudness_lufs`` with its true peak at most ``true_peak_dbtp``.
+
+    ``read_blocks()`` returns a new iterator over the song's (channels, n) blocks each call
+    (a decoder run again, a file read again). The song is read once to measure it, once a
+    round of gain and limiting (the limiter lowers the loudness slightly, so the gain is
+    corrected until the loudness is within 0.05 LU of the target), once for the true peak
+    of the result; a margin of 0.1 dB under the ceiling absorbs the interpolation between
+    oversampled and real samples, and an overshoot left is trimmed statically. Memory holds
+    a chunk of ``chunk_samples`` and its context, and a float per chunk.
+
+    Returns ``normalized``, which returns a new iterator over the result's float32 blocks
+    each call (the song read once more), and the :class:`NormalizeReport`.
+    """
+    ceiling = 10.0 ** ((true_peak_dbtp - 0.1) / 20.0)
+    limiter = _StreamLimiter(read_blocks, sample_rate_hz, ceiling, chunk_samples)
+    loudness_in = limiter.measure_song()
     if not math.isfinite(loudness_in):
         raise ValueError("cannot normalise silence")
-    ceiling = 10.0 ** ((true_peak_dbtp - 0.1) / 20.0)
     gain_db = loudness_lufs - loudness_in
-    envelope = oversampled_peak_envelope(audio)
     for _ in range(max_rounds):
         gain = 10.0 ** (gain_db / 20.0)
-        limiting = limiter_gain(envelope * gain, ceiling, sample_rate_hz=sample_rate_hz)
-        output = (audio * (gain * limiting)).astype(np.float32)
-        loudness_out = integrated_loudness(output, sample_rate_hz)
+        loudness_out, _, least = _measure_blocks(limiter.blocks(gain), sample_rate_hz, peak=False)
         miss = loudness_lufs - loudness_out
         if abs(miss) < 0.05:
             break
         gain_db += miss
-    peak_out = true_peak_db(output)
+    _, peak_out, _ = _measure_blocks(limiter.blocks(gain), sample_rate_hz, loudness=False)
+    trim = None
     if peak_out > true_peak_dbtp:
         # Interpolation between samples can still overshoot by a hair: trim it statically.
         trim = 10.0 ** ((true_peak_dbtp - 0.05 - peak_out) / 20.0)
-        output = (output * trim).astype(np.float32)
-        loudness_out = integrated_loudness(output, sample_rate_hz)
-        peak_out = true_peak_db(output)
-    reduction = -20.0 * math.log10(float(limiting.min())) if limiting.size else 0.0
-    return output, NormalizeReport(loudness_in, loudness_out, peak_out, gain_db, reduction)
+        trimmed = (((block * trim).astype(np.float32), block_least) for block, block_least in limiter.blocks(gain))
+        loudness_out, peak_out, _ = _measure_blocks(trimmed, sample_rate_hz)
+
+    def normalized() -> Iterator[np.ndarray]:
+        for block, _ in limiter.blocks(gain):
+            yield block if trim is None else (block * trim).astype(np.float32)
+
+    reduction = -20.0 * math.log10(least)
+    return normalized, NormalizeReport(loudness_in, loudness_out, peak_out, gain_db, reduction)

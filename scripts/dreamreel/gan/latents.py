@@ -37,8 +37,9 @@ StyleGAN ws, a StyleGAN3 input transform) can be bent to come back to its start:
 between the frame after the last one (extrapolated) and the first is spread evenly over
 the whole walk, so the cut from the last frame to the first is one ordinary step. Spread
 over a song the bend is slow (4 noise units over 3 minutes is 0.0007 a frame at 30 fps),
-but it is global: with a loop, a change at the end moves every frame. A looped walk is
-built whole before it is bent (loops are short clips).
+but it is global: with a loop, a change at the end moves every frame. A streamed member
+stays streamed when it is bent: a first pass finds its first and last two frames, a
+second adds the ramp block by block.
 """
 
 from __future__ import annotations
@@ -68,17 +69,27 @@ WALK_BLOCK_FRAMES = 1024
 LOOP_KEYS = ("noise", "classes", "ws")
 
 
-def _closing_ramp(values: np.ndarray, *, wrap: float | None = None) -> np.ndarray:
-    """What to add to ``values`` (N, ...) so they would reach ``values[0]`` at frame N.
+def _closing_gap(first: np.ndarray, before_last: np.ndarray, last: np.ndarray, *, wrap: float | None = None) -> np.ndarray:
+    """The gap from the frame that would follow the last one, 2·last − before_last, to the first.
 
     ``wrap`` closes an angle modulo that period, by the shorter way round: a steady spin
     keeps turning, and the loop only makes up the part of a turn it is off by.
     """
-    count = values.shape[0]
-    gap = values[0] - (2.0 * values[-1] - values[-2])
+    gap = first - (2.0 * last - before_last)
     if wrap is not None:
         gap = (gap + wrap / 2.0) % wrap - wrap / 2.0
-    return (np.arange(count, dtype=np.float64) / count).reshape(-1, *([1] * (values.ndim - 1))) * gap
+    return gap
+
+
+def _ramp_rows(gap: np.ndarray, start: int, stop: int, count: int) -> np.ndarray:
+    """Frames [start, stop) of the closing ramp ``(k / count) · gap`` of a walk ``count`` frames long."""
+    return (np.arange(start, stop, dtype=np.float64) / count).reshape(-1, *([1] * gap.ndim)) * gap
+
+
+def _closing_ramp(values: np.ndarray, *, wrap: float | None = None) -> np.ndarray:
+    """What to add to ``values`` (N, ...) so they would reach ``values[0]`` at frame N."""
+    gap = _closing_gap(values[0], values[-2], values[-1], wrap=wrap)
+    return _ramp_rows(gap, 0, values.shape[0], values.shape[0])
 
 
 def _close_transforms(transforms: np.ndarray) -> np.ndarray:
@@ -98,7 +109,34 @@ def _close_transforms(transforms: np.ndarray) -> np.ndarray:
     return closed
 
 
-def close_loop(walk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _closed_stream(member: StreamedArray) -> StreamedArray:
+    """A streamed member bent like :func:`close_loop` bends an array, in two passes over its blocks.
+
+    The first pass keeps only frames 0, N−2 and N−1 (all the gap needs); the second adds
+    each block's rows of the ramp. Row k gets the same float64 arithmetic as in the whole
+    array, so the bytes are those of bending the collected member.
+    """
+    count = member.shape[0]
+    first, recent = None, None
+    for block in member.blocks():
+        block = np.asarray(block, dtype=np.float64)
+        if first is None and len(block):
+            first = block[0].copy()
+        # The last two frames may straddle two blocks.
+        recent = block[-2:].copy() if recent is None else np.concatenate([recent, block[-2:]])[-2:]
+    gap = _closing_gap(first, recent[0], recent[1])
+
+    def blocks() -> Iterator[np.ndarray]:
+        start = 0
+        for block in member.blocks():
+            stop = start + len(block)
+            yield (np.asarray(block, dtype=np.float64) + _ramp_rows(gap, start, stop, count)).astype(member.dtype)
+            start = stop
+
+    return StreamedArray(tuple(member.shape), member.dtype, blocks)
+
+
+def close_loop(walk: dict[str, np.ndarray | StreamedArray]) -> dict[str, np.ndarray | StreamedArray]:
     """The walk bent so that it returns to its first frame after its last one.
 
     Each array of :data:`LOOP_KEYS`, shape (N, ...), gets ``(k / N) · (a[0] − â[N])`` added
@@ -106,10 +144,15 @@ def close_loop(walk: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     The bent walk would reach a[0] exactly at frame N, so the step from its last frame back
     to its first equals its own last step plus 1/N of the gap. A StyleGAN3 ``transform``
     is closed in its angle and shift (:func:`_close_transforms`). Other arrays are kept.
+    A :class:`StreamedArray` member stays streamed (:func:`_closed_stream`): the walk is
+    computed twice, but never held whole.
     """
     result = dict(walk)
     for key in (*LOOP_KEYS, "transform"):
-        if key not in walk or np.shape(walk[key])[0] < 2:
+        if key not in walk or walk[key].shape[0] < 2:
+            continue
+        if isinstance(walk[key], StreamedArray):
+            result[key] = _closed_stream(walk[key])
             continue
         array = np.asarray(walk[key], dtype=np.float64)
         closed = _close_transforms(array) if key == "transform" else array + _closing_ramp(array)

@@ -305,6 +305,125 @@ def track_beats(audio: np.ndarray, sample_rate_hz: int, *, start_bpm: float = 12
     return np.asarray(beats, dtype=np.float64)
 
 
+# librosa.beat.beat_track's onset envelope: a mel spectrogram (2048-sample frames, hop
+# 512, centred, zero-padded), in dB clipped 80 dB under its loudest bin, then the median
+# over mel bands of each band's rise from the frame before.
+ONSET_N_FFT = 2048
+ONSET_HOP = 512
+ONSET_TOP_DB = 80.0
+# Frames of the envelope computed at a time: 2048 hops are 22 s at 48 kHz, a 3 MB spectrogram.
+ONSET_BLOCK_FRAMES = 2048
+
+
+def _mel_db_blocks(read_blocks, sample_rate_hz: int, samples: int, block_frames: int):
+    """The onset mel spectrogram in dB (no clipping yet), (128, k) blocks of frames in order.
+
+    Frame t is centred on sample t·hop with zeros beyond both ends, as librosa's centred
+    STFT frames it; each block is framed from the samples it covers (plus the overlap
+    carried over), so no more than one block of audio is held.
+    """
+    import librosa
+
+    frames = 1 + samples // ONSET_HOP
+    span = (block_frames - 1) * ONSET_HOP + ONSET_N_FFT
+    buffer = np.zeros(ONSET_N_FFT // 2, dtype=np.float32)
+    done = 0
+
+    def spectrum(chunk: np.ndarray) -> np.ndarray:
+        mel = librosa.feature.melspectrogram(y=chunk, sr=sample_rate_hz, n_fft=ONSET_N_FFT, hop_length=ONSET_HOP, center=False)
+        return librosa.power_to_db(mel, top_db=None)
+
+    def ready(tail: bool):
+        nonlocal buffer, done
+        while done < frames and (len(buffer) >= span or tail):
+            count = min(block_frames, frames - done)
+            chunk = buffer[: (count - 1) * ONSET_HOP + ONSET_N_FFT]
+            if len(chunk) < (count - 1) * ONSET_HOP + ONSET_N_FFT:
+                chunk = np.concatenate([chunk, np.zeros((count - 1) * ONSET_HOP + ONSET_N_FFT - len(chunk), dtype=np.float32)])
+            yield spectrum(chunk)
+            buffer = buffer[count * ONSET_HOP :]
+            done += count
+
+    for block in read_blocks():
+        buffer = np.concatenate([buffer, np.asarray(block, dtype=np.float32)])
+        yield from ready(tail=False)
+    yield from ready(tail=True)
+
+
+def onset_envelope(read_blocks, sample_rate_hz: int, samples: int, *, block_frames: int = ONSET_BLOCK_FRAMES) -> np.ndarray:
+    """librosa's onset strength of a mono signal that is read block by block; float (frames,).
+
+    ``read_blocks()`` returns a new iterator over float32 1-D blocks each call (as
+    :func:`dreamreel.core.audio_io.summed_mono_blocks` gives): the audio is read twice,
+    once for the loudest mel bin (the 80 dB floor is under it) and once for the envelope.
+    What is held is one block of audio and of its spectrogram, and the envelope itself
+    (86 values a second at 44.1 kHz). The envelope is ``librosa.onset.onset_strength(y,
+    sr, aggregate=np.median)``'s to within float rounding: the mel projection of a block
+    of frames may round differently from that of the whole song.
+    """
+    loudest = -np.inf
+    for mel_db in _mel_db_blocks(read_blocks, sample_rate_hz, samples, block_frames):
+        loudest = max(loudest, float(mel_db.max()))
+    floor = loudest - ONSET_TOP_DB
+    rises, previous = [], None
+    for mel_db in _mel_db_blocks(read_blocks, sample_rate_hz, samples, block_frames):
+        mel_db = np.maximum(mel_db, floor)
+        joined = mel_db if previous is None else np.concatenate([previous, mel_db], axis=1)
+        rises.append(np.median(np.maximum(0.0, joined[:, 1:] - joined[:, :-1]), axis=0))
+        previous = mel_db[:, -1:]
+    frames = 1 + samples // ONSET_HOP
+    # librosa pads the rises (one per frame after the first) with one frame for the
+    # difference and n_fft / (2 hop) for the centring at the start, and cuts to the frames.
+    lead = np.zeros(1 + ONSET_N_FFT // (2 * ONSET_HOP))
+    return np.concatenate([lead, *rises])[:frames]
+
+
+# librosa.feature.tempo's defaults: an 8 s autocorrelation window, and its tempogram
+# columns summed this many at a time (each column is 8 s of envelope, 6 kB).
+TEMPO_AC_SIZE_S = 8.0
+TEMPO_BLOCK_FRAMES = 512
+
+
+def song_tempo_bpm(envelope: np.ndarray, sample_rate_hz: int, *, start_bpm: float = 120.0, block_frames: int = TEMPO_BLOCK_FRAMES) -> np.ndarray:
+    """librosa.feature.tempo of an onset envelope, with its tempogram made a block of columns at a time; float (1,).
+
+    The tempogram (an 8 s autocorrelation at every frame, 750 values a frame at 48 kHz) is
+    only averaged over time; it is summed block by block instead of being held whole.
+    The average is the same to within float rounding (the sum's order differs).
+    """
+    import librosa
+
+    win_length = int(librosa.time_to_frames(TEMPO_AC_SIZE_S, sr=sample_rate_hz, hop_length=ONSET_HOP))
+    frames = len(envelope)
+    padded = np.pad(envelope, win_length // 2, mode="linear_ramp", end_values=[0, 0])
+    window = librosa.filters.get_window("hann", win_length, fftbins=True)[:, None]
+    total = np.zeros(win_length)
+    for first in range(0, frames, block_frames):
+        last = min(frames, first + block_frames)
+        framed = librosa.util.frame(padded[first : last + win_length - 1], frame_length=win_length, hop_length=1)
+        total += librosa.util.normalize(librosa.autocorrelate(framed * window, axis=-2), norm=np.inf, axis=-2).sum(axis=-1)
+    return librosa.feature.tempo(tg=(total / frames)[:, None], sr=sample_rate_hz, hop_length=ONSET_HOP, start_bpm=start_bpm, aggregate=None)
+
+
+def track_beats_streamed(read_blocks, sample_rate_hz: int, samples: int, *, start_bpm: float = 120.0) -> np.ndarray:
+    """:func:`track_beats` of a mono song read block by block (memory flat in its length); float64 (B,) seconds.
+
+    The onset envelope (:func:`onset_envelope`) and the tempo (:func:`song_tempo_bpm`) are
+    made in blocks; the dynamic-programming tracker then runs on the whole envelope, a
+    few floats a frame. Both agree with librosa's whole-song computation to within float
+    rounding, so the beats are the same unless a rounding tips the tempo estimate or a
+    beat's choice (tests/score/test_musical_time.py checks they are equal on test songs).
+    """
+    import librosa
+
+    envelope = onset_envelope(read_blocks, sample_rate_hz, samples)
+    if not envelope.any():
+        return np.zeros(0)
+    bpm = song_tempo_bpm(envelope, sample_rate_hz, start_bpm=start_bpm)
+    _, beats = librosa.beat.beat_track(onset_envelope=envelope, sr=sample_rate_hz, hop_length=ONSET_HOP, bpm=bpm, units="time", trim=False)
+    return np.asarray(beats, dtype=np.float64)
+
+
 def song_clock(audio: np.ndarray, sample_rate_hz: int, *, beats_per_bar: int, where: str = "song") -> MusicalClock:
     """A :class:`MusicalClock` for a finished song: beat tracking plus a bar length in beats."""
     beats = track_beats(audio, sample_rate_hz)

@@ -31,6 +31,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from dreamreel.core.errors import DreamreelError
+from dreamreel.core.npz import StreamedArray
 from dreamreel.gan.sections import STYLEGAN
 
 REQUIRED_FEATURES = ("band_low", "band_mid", "band_high", "onset", "chroma", "rms")
@@ -191,9 +192,28 @@ def scene_anchors(generator, *, seed: int, scene: int, class_index: int | None, 
 SCENE_STREAM = 1001
 
 
+# Frames per block of the streamed ws: at 18 ws of 512 floats, 9 MB a block. A multiple of
+# 64, so each block's matrix product runs through the same BLAS kernels as the whole one would.
+WS_BLOCK_FRAMES = 256
+
+
 def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, Any], fps: float,
                 where: str = "features.npz", params_where: str = "params.yaml: stylegan", scenes: np.ndarray | None = None) -> np.ndarray:
-    """Map per-frame audio features to StyleGAN ws.
+    """Map per-frame audio features to StyleGAN ws, all frames as one array; see :func:`stylegan_ws_member`.
+
+    Returns
+    -------
+    ndarray, float32, shape (N, num_ws, w_dim)
+        The ws for ``latents.npz``; frame k is at k / fps seconds.
+    """
+    return stylegan_ws_member(features, generator=generator, params=params, fps=fps, where=where, params_where=params_where,
+                              scenes=scenes).collect()
+
+
+def stylegan_ws_member(features: Mapping[str, Any], *, generator, params: Mapping[str, Any], fps: float,
+                       where: str = "features.npz", params_where: str = "params.yaml: stylegan", scenes: np.ndarray | None = None,
+                       block_frames: int = WS_BLOCK_FRAMES) -> StreamedArray:
+    """Map per-frame audio features to StyleGAN ws, produced a block of frames at a time.
 
     Parameters
     ----------
@@ -214,11 +234,18 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
     scenes : ndarray, float (N, S), optional
         Each section's share of the resting point per frame (rows sum to 1): scene s
         mixes anchors of its own (:func:`scene_anchors`) with the same chroma weights.
+    block_frames : int
+        Frames per block.
 
     Returns
     -------
-    ndarray, float32, shape (N, num_ws, w_dim)
-        The ws for ``latents.npz``; frame k is at k / fps seconds.
+    StreamedArray, float32, shape (N, num_ws, w_dim)
+        The ws for ``latents.npz``; frame k is at k / fps seconds. What is held whole is
+        a few dozen floats a frame (the chroma weights, the band and pulse envelopes, the
+        truncation); the ws themselves (18 x 512 floats a frame at 1024 px) exist a block
+        at a time. Every smoothing runs on those per-frame drives before the blocks, and
+        each block's arithmetic is the whole array's row by row, so the bytes do not
+        depend on ``block_frames``.
     """
     _check_params(params, params_where)
     if not fps > 0:
@@ -233,40 +260,54 @@ def stylegan_ws(features: Mapping[str, Any], *, generator, params: Mapping[str, 
     weights = np.where(totals > 1e-12, weights / np.maximum(totals, 1e-12), 1.0 / PITCH_CLASSES)
     weights = smooth_zero_phase(weights, time_constant_s=params["chroma_smoothing_s"], fps=fps)
     weights /= weights.sum(axis=1, keepdims=True)
-    if scenes is None:
-        base = (weights @ anchors).astype(np.float32)  # (N, w_dim)
-    else:
-        mixed = np.zeros((frames, anchors.shape[1]))
+    scene_sets = []
+    if scenes is not None:
         for scene in range(scenes.shape[1]):
             share = np.asarray(scenes[:, scene], dtype=np.float64)
             if share.any():
                 own = anchors if scene == 0 else scene_anchors(generator, seed=params["seed"], scene=scene, class_index=params["class_index"], where=params_where)
-                mixed += share[:, None] * (weights @ own)
-        base = mixed.astype(np.float32)
+                scene_sets.append((share, own))
 
     ws_pixels = getattr(generator.synthesis, "ws_pixels", None)  # StyleGAN3 tells its layers' rates
     groups = layer_groups(generator.img_resolution, coarse_max_px=params["coarse_max_px"], middle_max_px=params["middle_max_px"],
                           pixels=ws_pixels() if ws_pixels else None)
-    ws = np.repeat(base[:, None, :], generator.num_ws, axis=1)
+    pushes = []
     for group, (band, gain) in enumerate((("band_low", "low_gain"), ("band_mid", "mid_gain"), ("band_high", "high_gain"))):
         layers = np.flatnonzero(groups == group)
         if len(layers) == 0 or params[gain] == 0:
             continue
-        push = follow_envelope(features[band], release_s=params["band_release_s"], fps=fps) * params[gain]
-        ws[:, layers, :] += (push[:, None] * directions[group][None, :]).astype(np.float32)[:, None, :]
+        pushes.append((layers, follow_envelope(features[band], release_s=params["band_release_s"], fps=fps) * params[gain], directions[group]))
+    pulse = None
     if params["pulse_gain"]:
         pulse = follow_envelope(features["onset"], release_s=params["pulse_decay_s"], fps=fps) * params["pulse_gain"]
-        ws += (pulse[:, None] * directions[3][None, :]).astype(np.float32)[:, None, :]
 
     loudness = np.clip(smooth_zero_phase(np.asarray(features["rms"], dtype=np.float64),
                                          time_constant_s=params["loudness_smoothing_s"], fps=fps), 0.0, 1.0)
-    psi = params["truncation_quiet"] + (params["truncation_loud"] - params["truncation_quiet"]) * loudness
+    psi = (params["truncation_quiet"] + (params["truncation_loud"] - params["truncation_quiet"]) * loudness).astype(np.float32)
     w_avg32 = w_avg.astype(np.float32)
-    ws -= w_avg32
-    ws *= psi.astype(np.float32)[:, None, None]
-    ws += w_avg32
-    assert ws.shape == (frames, generator.num_ws, generator.w_dim)
-    return ws
+    num_ws = generator.num_ws
+
+    def blocks():
+        for first in range(0, frames, block_frames):
+            rows = slice(first, min(frames, first + block_frames))
+            if scenes is None:
+                base = (weights[rows] @ anchors).astype(np.float32)  # (B, w_dim)
+            else:
+                mixed = np.zeros((rows.stop - first, anchors.shape[1]))
+                for share, own in scene_sets:
+                    mixed += share[rows, None] * (weights[rows] @ own)
+                base = mixed.astype(np.float32)
+            ws = np.repeat(base[:, None, :], num_ws, axis=1)
+            for layers, push, direction in pushes:
+                ws[:, layers, :] += (push[rows, None] * direction[None, :]).astype(np.float32)[:, None, :]
+            if pulse is not None:
+                ws += (pulse[rows, None] * directions[3][None, :]).astype(np.float32)[:, None, :]
+            ws -= w_avg32
+            ws *= psi[rows, None, None]
+            ws += w_avg32
+            yield ws
+
+    return StreamedArray((frames, num_ws, generator.w_dim), np.dtype(np.float32), blocks)
 
 
 def mapping_inputs(features: Mapping[str, Any]) -> dict[str, np.ndarray]:
