@@ -89,3 +89,22 @@ def tiny_midi(tmp_path) -> Path:
 def run_script(name: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run scripts/<name>.py in a child process (for exit codes and stderr as a user sees them)."""
     return subprocess.run([PYTHON, str(SCRIPTS / f"{name}.py"), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.fixture
+def analysis_window_sizes(monkeypatch) -> list[int]:
+    """Samples the GAN analysis holds each time it takes a window, in small STFT blocks:
+    what the tests that keep the analysis from holding the song look at."""
+    import dreamreel.gan.features as features
+
+    monkeypatch.setattr(features, "STFT_BLOCK", 64)
+    held: list[int] = []
+    original = features._SampleWindow.take
+
+    def take(self, lo, hi):
+        result = original(self, lo, hi)
+        held.append(len(self._buffer))
+        return result
+
+    monkeypatch.setattr(features._SampleWindow, "take", take)
+    return held

@@ -231,20 +231,11 @@ def test_streamed_blocks_of_any_size_give_the_same_bytes_as_the_song_in_memory()
         assert np.array_equal(whole[key], streamed[key]), key
 
 
-def test_the_analysis_never_holds_the_song(monkeypatch):
+def test_the_analysis_never_holds_the_song(monkeypatch, analysis_window_sizes):
     import dreamreel.gan.features as features
 
-    monkeypatch.setattr(features, "STFT_BLOCK", 64)
     monkeypatch.setattr(features, "MONO_BLOCK_SAMPLES", 4096)
-    held = []
-    original = features._SampleWindow.take
-
-    def take(self, lo, hi):
-        result = original(self, lo, hi)
-        held.append(len(self._buffer))
-        return result
-
-    monkeypatch.setattr(features._SampleWindow, "take", take)
+    held = analysis_window_sizes
     rate = 11025  # a low analysis rate keeps the test quick
     audio = music(rate, 12.0)
     analyze(audio, sample_rate_hz=rate, params=params(analysis_rate_hz=rate))

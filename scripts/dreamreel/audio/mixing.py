@@ -14,6 +14,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from dreamreel.audio.effects import db_to_gain
+from dreamreel.core.audio_io import audio_file_info
 from dreamreel.core.errors import DreamreelError
 
 
@@ -43,12 +44,7 @@ def sum_buses(
         raise DreamreelError("parts", "nothing to mix: every part is muted", "unmute a part in params.yaml (parts.<name>.mute: false)")
     shapes = []
     for path, _ in buses:
-        if not path.is_file():
-            raise DreamreelError(str(path), "audio file not found", "check the path, or rebuild it with make")
-        try:
-            info = soundfile.info(str(path))
-        except (RuntimeError, soundfile.LibsndfileError) as error:
-            raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
+        info = audio_file_info(path)
         shapes.append(((int(info.channels), int(info.frames)), int(info.samplerate)))
     (shape, rate) = shapes[0]
     for (path, _), (file_shape, file_rate) in zip(buses[1:], shapes[1:]):

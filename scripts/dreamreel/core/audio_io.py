@@ -51,6 +51,20 @@ def read_audio(path: str | Path, *, mono: bool = False) -> tuple[np.ndarray, int
         raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
 
 
+def audio_file_info(path: str | Path):
+    """soundfile's info (channels, frames, samplerate) of an audio file, or our one line
+    when it is missing or not audio: the check every multi-file reader makes first."""
+    import soundfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise DreamreelError(str(path), "audio file not found", "check the path, or rebuild it with make")
+    try:
+        return soundfile.info(str(path))
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
+
+
 def summed_mono_blocks(paths: Sequence[str | Path], *, block_frames: int = 1 << 16) -> tuple[int, int, Callable[[], Iterator[np.ndarray]]]:
     """Several audio files of one length and rate as one mono signal, read block by block.
 
@@ -71,12 +85,7 @@ def summed_mono_blocks(paths: Sequence[str | Path], *, block_frames: int = 1 << 
 
     handles_info = []
     for path in map(Path, paths):
-        if not path.is_file():
-            raise DreamreelError(str(path), "audio file not found", "check the path, or rebuild it with make")
-        try:
-            info = soundfile.info(str(path))
-        except (RuntimeError, soundfile.LibsndfileError) as error:
-            raise DreamreelError(str(path), f"not readable audio ({error})", "give a WAV, FLAC, MP3 or OGG file") from None
+        info = audio_file_info(path)
         handles_info.append((path, int(info.frames), int(info.samplerate)))
     first, samples, rate = handles_info[0]
     for path, frames, frames_rate in handles_info[1:]:
